@@ -1,0 +1,37 @@
+"""Layer 3 of 4: the Tensor class, assembled from one mixin per op family.
+
+``core.py`` holds storage and autograd entry points; each sibling file adds the
+methods of one family (elementwise, reduce, movement, indexing, linalg). Every
+method validates its arguments and then calls one Function from ``ember.ops``.
+"""
+
+from __future__ import annotations
+
+from ember import function as _function
+from ember._tensor import core as _core
+from ember._tensor.core import Size, TensorCore, device
+from ember._tensor.elementwise import ElementwiseMixin
+from ember._tensor.linalg import LinalgMixin
+from ember._tensor.movement import MovementMixin
+from ember._tensor.reduce import ReduceMixin
+
+
+class Tensor(TensorCore, ElementwiseMixin, ReduceMixin, MovementMixin, LinalgMixin):
+    """An n-dimensional array that records the operations applied to it for autograd.
+
+    Example:
+        >>> import ember
+        >>> x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> y.backward()
+        >>> x.grad
+        tensor([2., 4., 6.])
+    """
+
+    __slots__ = ()
+
+
+_core._TensorClass = Tensor
+_function._make_tensor = _core._make
+
+__all__ = ["Tensor", "Size", "device"]

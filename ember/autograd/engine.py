@@ -1,0 +1,256 @@
+"""The backward pass: walk the graph of Functions in reverse topological order.
+
+The walk is iterative (a 100,000-op chain needs no recursion), each Function's
+output gradient is summed before its backward runs, and every gradient a backward
+returns is summed back to its input's shape here, in one place, then checked.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ember.autograd.grad_mode import state as _grad_state
+from ember.buffer import Buffer, inplace_clock
+
+if TYPE_CHECKING:
+    from ember._tensor import Tensor
+    from ember.function import Function
+
+
+def toposort(root: Function) -> list[Function]:
+    """Return the Functions reachable from ``root``, each after every Function that uses it."""
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack: list[Any] = [root]
+    add = visited.add
+    push = stack.append
+    pop = stack.pop
+    done = order.append
+    while stack:
+        fn = pop()
+        if fn.__class__ is _Done:
+            done(fn.fn)
+            continue
+        key = id(fn)
+        if key in visited:
+            continue
+        add(key)
+        push(_Done(fn))
+        inputs = fn.inputs
+        if inputs is None:
+            raise _freed_error(fn)
+        for t in inputs:
+            p = t._ctx
+            if p is not None and id(p) not in visited:
+                push(p)
+    order.reverse()
+    return order
+
+
+class _Done:
+    """Stack marker: all of ``fn``'s inputs have been ordered."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Function) -> None:
+        self.fn = fn
+
+
+def _freed_error(fn: Function) -> RuntimeError:
+    return RuntimeError(
+        f"backward: trying to backward through the graph a second time (through {fn.name()}); "
+        "its saved values were freed by the first backward. Pass retain_graph=True to the "
+        "first backward if you need to call it twice."
+    )
+
+
+def sum_to_shape(g: Buffer, shape: tuple[int, ...]) -> Buffer:
+    """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
+    gshape = g.shape
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
+    )
+    if axes:
+        g = g.sum(axes, keepdims=True)
+    if lead > 0 or g.shape != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def _fit(fn: Function, i: int, g: Buffer, t: Tensor) -> Buffer:
+    shape = t._buf.shape
+    try:
+        ok = len(g.shape) >= len(shape) and all(
+            a == b or b == 1 for a, b in zip(g.shape[len(g.shape) - len(shape):], shape)
+        )
+        if ok:
+            g = sum_to_shape(g, shape)
+    except Exception:  # noqa: BLE001 - reported below with the Function's name
+        ok = False
+    if not ok or g.shape != shape:
+        raise RuntimeError(
+            f"{fn.name()}.backward returned a gradient of shape {tuple(g.shape)} for input {i}, "
+            f"which has shape {tuple(shape)}"
+        )
+    return g
+
+
+def _check_versions(fn: Function) -> None:
+    for name, v in vars(fn).items():
+        if isinstance(v, Buffer) and v.version > fn._stamp:
+            raise RuntimeError(
+                f"backward: a tensor of shape {tuple(v.shape)} saved by {fn.name()} (as '{name}') "
+                "was modified by an in-place operation after it was used; backward needs its "
+                "old value. Clone it before changing it in place."
+            )
+
+
+def _check_grad(fn: Function, i: int, g: Buffer) -> None:
+    if g.dtype.is_floating_point and not g.all_finite():
+        raise RuntimeError(
+            f"detect_anomaly: {fn.name()}.backward produced NaN or inf in the gradient of input {i} "
+            f"(shape {tuple(g.shape)})"
+        )
+
+
+def run_backward(
+    roots: list[tuple[Tensor, Buffer]],
+    retain_graph: bool = False,
+    capture: list[Tensor] | None = None,
+) -> list[Buffer | None] | None:
+    """Propagate ``roots`` (tensor, gradient) pairs back through the graph.
+
+    With ``capture`` (``autograd.grad``), gradients for those tensors are returned
+    instead of being accumulated into any leaf's ``.grad``.
+    """
+    from ember.function import _make_tensor  # late: set once Tensor exists
+
+    grads: dict[Function, Buffer] = {}
+    leaf_roots = []
+    for t, g in roots:
+        if t._ctx is None:
+            leaf_roots.append((t, g))
+        else:
+            prev = grads.get(t._ctx)
+            grads[t._ctx] = g if prev is None else prev + g
+    captured: dict[int, Buffer] = {}
+    cap_ids: dict[int, int] = {}
+    cap_fns: dict[int, int] = {}
+    if capture is not None:
+        for k, t in enumerate(capture):
+            cap_ids[id(t)] = k
+            if t._ctx is not None:
+                cap_fns[id(t._ctx)] = k
+    # Leaf gradients are summed here first and stored once at the end, so a leaf's
+    # hooks see its total gradient (as PyTorch's AccumulateGrad does).
+    leaf_grads: dict[int, list] = {}
+
+    def to_leaf(t: Tensor, g: Buffer) -> None:
+        entry = leaf_grads.get(id(t))
+        if entry is None:
+            leaf_grads[id(t)] = [t, g]
+        else:
+            entry[1] = entry[1] + g
+
+    for t, g in leaf_roots:
+        to_leaf(t, g)
+
+    ctxs = [t._ctx for t, _ in roots if t._ctx is not None]
+    if len(ctxs) == 1:
+        order = toposort(ctxs[0])
+    else:
+        order = _multi_toposort(ctxs)
+    anomaly = _grad_state.anomaly
+    was_enabled = _grad_state.enabled
+    _grad_state.enabled = False  # backward builds no graph of its own
+    try:
+        for fn in order:
+            g = grads.pop(fn, None)
+            if g is None:
+                continue
+            inputs = fn.inputs
+            if inputs is None:
+                raise _freed_error(fn)
+            if fn._hooks:
+                for h in fn._hooks:
+                    r = h(_make_tensor(g, None))
+                    if r is not None:
+                        g = r._buf
+            if cap_fns:
+                k = cap_fns.get(id(fn))
+                if k is not None:
+                    prev = captured.get(k)
+                    captured[k] = g if prev is None else prev + g
+            if inplace_clock.now != fn._stamp:
+                _check_versions(fn)
+            res = fn.backward(g)
+            if res.__class__ is not tuple:
+                res = (res,)
+            if len(res) != len(inputs):
+                raise RuntimeError(
+                    f"{fn.name()}.backward returned {len(res)} gradients, but the operation has "
+                    f"{len(inputs)} inputs"
+                )
+            for i, (t, gi) in enumerate(zip(inputs, res)):
+                if gi is None or not t.requires_grad:
+                    continue
+                if gi.shape != t._buf.shape:
+                    gi = _fit(fn, i, gi, t)
+                if anomaly:
+                    _check_grad(fn, i, gi)
+                p = t._ctx
+                if p is None:
+                    to_leaf(t, gi)
+                else:
+                    prev = grads.get(p)
+                    grads[p] = gi if prev is None else prev + gi
+            if not retain_graph:
+                vars(fn).clear()  # frees saved buffers; inputs falls back to None
+    finally:
+        _grad_state.enabled = was_enabled
+    _store_leaf_grads(leaf_grads, capture, cap_ids, captured)
+    if capture is not None:
+        return [captured.get(k) for k in range(len(capture))]
+    return None
+
+
+def _store_leaf_grads(leaf_grads: dict, capture: Any, cap_ids: dict, captured: dict) -> None:
+    from ember.function import _make_tensor
+
+    handed: set[int] = set()
+    for t, g in leaf_grads.values():
+        if t._hooks:
+            for h in t._hooks:
+                r = h(_make_tensor(g, None))
+                if r is not None:
+                    g = r._buf
+        if capture is not None:
+            k = cap_ids.get(id(t))
+            if k is not None:
+                captured[k] = g
+            continue
+        if t.grad is None:
+            # never hand the same array (or a view into one) to two leaves
+            if id(g) in handed or g.is_view():
+                g = g.copy()
+            handed.add(id(g))
+            t.grad = _make_tensor(g, None)
+        else:
+            t.grad._buf.accumulate_(g)
+
+
+def _multi_toposort(ctxs: list[Function]) -> list[Function]:
+    # one ordering for several roots: sort under a virtual root that uses them all
+    class _Root:
+        inputs = tuple(_Holder(c) for c in ctxs)
+
+    order = toposort(_Root())  # type: ignore[arg-type]
+    return [f for f in order if f.__class__ is not _Root]
+
+
+class _Holder:
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: Function) -> None:
+        self._ctx = ctx

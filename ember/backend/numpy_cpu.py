@@ -1,0 +1,551 @@
+"""The CPU backend: every Buffer primitive implemented with NumPy.
+
+This file (with the rest of ``ember/backend``) is the only place that imports NumPy
+for computation. Results of NumPy operations on 0-d arrays come back as NumPy
+scalars; they behave as 0-d arrays for everything here except in-place writes, which
+rebind ``data`` instead.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ember import dtypes
+from ember.buffer import Buffer, inplace_clock
+
+_TO_NP = {d: np.dtype(d.name) for d in dtypes.ALL}
+_TO_EMBER = {np.dtype(d.name): d for d in dtypes.ALL}
+_ndarray = np.ndarray
+
+
+def np_dtype(d: dtypes.dtype) -> np.dtype:
+    return _TO_NP[d]
+
+
+def ember_dtype(d: Any) -> dtypes.dtype:
+    """Map a NumPy dtype (or anything np.dtype accepts) to an ember dtype."""
+    try:
+        return _TO_EMBER[np.dtype(d)]
+    except (KeyError, TypeError):
+        raise TypeError(f"unsupported dtype {d!r}") from None
+
+
+class _Rng:
+    """The global random generator, seeded by ``ember.manual_seed``."""
+
+    def __init__(self) -> None:
+        self.gen = np.random.Generator(np.random.PCG64(0))
+
+    def seed(self, seed: int) -> None:
+        self.gen = np.random.Generator(np.random.PCG64(seed))
+
+    def get_state(self) -> dict:
+        return self.gen.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.gen.bit_generator.state = state
+
+
+rng = _Rng()
+
+
+def _unwrap(o: Any) -> Any:
+    return o.data if o.__class__ is NumpyBuffer else o
+
+
+class NumpyBuffer(Buffer):
+    """A Buffer backed by a NumPy array (or NumPy scalar for 0-d results)."""
+
+    __slots__ = ()
+    device = "cpu"
+
+    # ---- properties -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return _TO_EMBER[self.data.dtype]
+
+    def __repr__(self) -> str:
+        return f"NumpyBuffer({self.data!r})"
+
+    def format(self) -> str:
+        """The values as PyTorch prints them inside ``tensor(...)``."""
+        d = np.asarray(self.data)
+        if d.ndim == 0 and d.dtype.kind == "f":
+            return f"{float(d):.4f}"
+        return np.array2string(d, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
+
+    # ---- creation ---------------------------------------------------------------
+    @staticmethod
+    def from_data(data: Any, dtype: dtypes.dtype | None = None, copy: bool = True) -> NumpyBuffer:
+        """Make a buffer from nested lists, scalars or arrays (``dtype=None`` infers as PyTorch)."""
+        if dtype is None:
+            arr = np.array(data, copy=copy) if isinstance(data, np.ndarray) else np.asarray(data)
+            if arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+                # Python floats become the default float, as in PyTorch
+                arr = arr.astype(_TO_NP[dtypes.get_default_dtype()])
+            elif arr.dtype.kind in "iu" and arr.dtype not in _TO_EMBER:
+                arr = arr.astype(np.int64)
+            elif arr.dtype == np.int32 and not isinstance(data, (np.ndarray, np.generic)):
+                arr = arr.astype(np.int64)  # Python ints are int64 on every platform
+            elif arr.dtype not in _TO_EMBER:
+                raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype}")
+            elif copy and arr is data:
+                arr = arr.copy()
+        else:
+            arr = np.array(data, dtype=_TO_NP[dtype], copy=copy)
+        return NumpyBuffer(arr)
+
+    @staticmethod
+    def full(shape: tuple[int, ...], value: Any, dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(np.full(shape, value, dtype=_TO_NP[dtype]))
+
+    @staticmethod
+    def scalar(value: Any, dtype: dtypes.dtype) -> NumpyBuffer:
+        """A 0-d buffer holding one Python number (the fast path for ``x * 2.0``)."""
+        return NumpyBuffer(_TO_NP[dtype].type(value))
+
+    @staticmethod
+    def empty(shape: tuple[int, ...], dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(np.empty(shape, dtype=_TO_NP[dtype]))
+
+    @staticmethod
+    def arange(start: float, end: float, step: float, dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(np.arange(start, end, step, dtype=_TO_NP[dtype]))
+
+    @staticmethod
+    def linspace(start: float, end: float, steps: int, dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(np.linspace(start, end, steps, dtype=np.float64).astype(_TO_NP[dtype]))
+
+    @staticmethod
+    def eye(n: int, m: int, dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(np.eye(n, m, dtype=_TO_NP[dtype]))
+
+    @staticmethod
+    def uniform(shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype) -> NumpyBuffer:
+        nd = _TO_NP[dtype]
+        if nd in (np.float32, np.float64):
+            out = rng.gen.random(shape, dtype=nd)
+        else:
+            out = rng.gen.random(shape).astype(nd)
+        if low != 0.0 or high != 1.0:
+            out = out * nd.type(high - low) + nd.type(low)
+        return NumpyBuffer(np.asarray(out, dtype=nd))
+
+    @staticmethod
+    def normal(shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype) -> NumpyBuffer:
+        nd = _TO_NP[dtype]
+        if nd in (np.float32, np.float64):
+            out = rng.gen.standard_normal(shape, dtype=nd)
+        else:
+            out = rng.gen.standard_normal(shape).astype(nd)
+        if mean != 0.0 or std != 1.0:
+            out = out * nd.type(std) + nd.type(mean)
+        return NumpyBuffer(np.asarray(out, dtype=nd))
+
+    @staticmethod
+    def randint(low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(rng.gen.integers(low, high, size=shape, dtype=_TO_NP[dtype]))
+
+    @staticmethod
+    def permutation(n: int, dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(rng.gen.permutation(n).astype(_TO_NP[dtype]))
+
+    def multinomial(self, num_samples: int, replacement: bool) -> NumpyBuffer:
+        """Sample column indices from each row of non-negative weights (1-d or 2-d)."""
+        p = np.asarray(self.data, dtype=np.float64)
+        rows = p.reshape(-1, p.shape[-1])
+        rows = rows / rows.sum(axis=1, keepdims=True)
+        if replacement:
+            cdf = np.cumsum(rows, axis=1)
+            cdf[:, -1] = 1.0
+            u = rng.gen.random((rows.shape[0], num_samples))
+            out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+            for i in range(rows.shape[0]):
+                out[i] = np.searchsorted(cdf[i], u[i], side="right")
+            np.minimum(out, rows.shape[1] - 1, out=out)
+        else:
+            # Gumbel top-k: sampling without replacement in one vectorised pass
+            with np.errstate(divide="ignore"):
+                keys = np.log(rows) - np.log(-np.log(rng.gen.random(rows.shape)))
+            out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64)
+        return NumpyBuffer(out.reshape(p.shape[:-1] + (num_samples,)))
+
+    def bernoulli(self) -> NumpyBuffer:
+        return NumpyBuffer((rng.gen.random(self.data.shape) < self.data).astype(self.data.dtype))
+
+    # ---- conversion -------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        d = self.data
+        return d if d.__class__ is _ndarray else np.asarray(d)
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def cast(self, dtype: dtypes.dtype) -> NumpyBuffer:
+        return NumpyBuffer(self.data.astype(_TO_NP[dtype]))
+
+    def copy(self) -> NumpyBuffer:
+        return NumpyBuffer(np.array(self.data, copy=True))
+
+    # ---- elementwise ------------------------------------------------------------
+    def __neg__(self) -> NumpyBuffer:
+        return NumpyBuffer(-self.data)
+
+    def __add__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(self.data + (o.data if o.__class__ is NumpyBuffer else o))
+
+    def __radd__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(o + self.data)
+
+    def __sub__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(self.data - (o.data if o.__class__ is NumpyBuffer else o))
+
+    def __rsub__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(o - self.data)
+
+    def __mul__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(self.data * (o.data if o.__class__ is NumpyBuffer else o))
+
+    def __rmul__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(o * self.data)
+
+    def __truediv__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(self.data / (o.data if o.__class__ is NumpyBuffer else o))
+
+    def __rtruediv__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(o / self.data)
+
+    def __pow__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(self.data ** (o.data if o.__class__ is NumpyBuffer else o))
+
+    def __rpow__(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(o**self.data)
+
+    def __matmul__(self, o: NumpyBuffer) -> NumpyBuffer:
+        return NumpyBuffer(np.matmul(self.data, o.data))
+
+    def floordiv(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.floor_divide(self.data, _unwrap(o)))
+
+    def mod(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.mod(self.data, _unwrap(o)))
+
+    def __lt__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
+        return NumpyBuffer(self.data < _unwrap(o))
+
+    def __le__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
+        return NumpyBuffer(self.data <= _unwrap(o))
+
+    def __gt__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
+        return NumpyBuffer(self.data > _unwrap(o))
+
+    def __ge__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
+        return NumpyBuffer(self.data >= _unwrap(o))
+
+    def eq(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.equal(self.data, _unwrap(o)))
+
+    def ne(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.not_equal(self.data, _unwrap(o)))
+
+    def logical_and(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.logical_and(self.data, _unwrap(o)))
+
+    def logical_or(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.logical_or(self.data, _unwrap(o)))
+
+    def logical_xor(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.logical_xor(self.data, _unwrap(o)))
+
+    def logical_not(self) -> NumpyBuffer:
+        return NumpyBuffer(np.logical_not(self.data))
+
+    def maximum(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.maximum(self.data, _unwrap(o)))
+
+    def minimum(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.minimum(self.data, _unwrap(o)))
+
+    def exp(self) -> NumpyBuffer:
+        return NumpyBuffer(np.exp(self.data))
+
+    def log(self) -> NumpyBuffer:
+        return NumpyBuffer(np.log(self.data))
+
+    def log2(self) -> NumpyBuffer:
+        return NumpyBuffer(np.log2(self.data))
+
+    def log1p(self) -> NumpyBuffer:
+        return NumpyBuffer(np.log1p(self.data))
+
+    def expm1(self) -> NumpyBuffer:
+        return NumpyBuffer(np.expm1(self.data))
+
+    def sqrt(self) -> NumpyBuffer:
+        return NumpyBuffer(np.sqrt(self.data))
+
+    def sin(self) -> NumpyBuffer:
+        return NumpyBuffer(np.sin(self.data))
+
+    def cos(self) -> NumpyBuffer:
+        return NumpyBuffer(np.cos(self.data))
+
+    def tanh(self) -> NumpyBuffer:
+        return NumpyBuffer(np.tanh(self.data))
+
+    def abs(self) -> NumpyBuffer:
+        return NumpyBuffer(np.abs(self.data))
+
+    def sign(self) -> NumpyBuffer:
+        return NumpyBuffer(np.sign(self.data))
+
+    def floor(self) -> NumpyBuffer:
+        return NumpyBuffer(np.floor(self.data))
+
+    def ceil(self) -> NumpyBuffer:
+        return NumpyBuffer(np.ceil(self.data))
+
+    def round(self) -> NumpyBuffer:
+        return NumpyBuffer(np.round(self.data))
+
+    def isnan(self) -> NumpyBuffer:
+        return NumpyBuffer(np.isnan(self.data))
+
+    def isinf(self) -> NumpyBuffer:
+        return NumpyBuffer(np.isinf(self.data))
+
+    def isfinite(self) -> NumpyBuffer:
+        return NumpyBuffer(np.isfinite(self.data))
+
+    def all_finite(self) -> bool:
+        return bool(np.isfinite(self.data).all())
+
+    def erf(self) -> NumpyBuffer:
+        x = self.data
+        if x.dtype == np.float64:
+            return NumpyBuffer(_erf64(np.asarray(x)))
+        # Rational approximation of erfc (fractional error < 1.2e-7), evaluated in the
+        # input's precision: accurate to float32 rounding, a few passes over memory.
+        a = np.abs(x)
+        t = 1.0 / (1.0 + 0.5 * a)
+        poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+                -0.82215223 + t * 0.17087277))))))))
+        erfc = t * np.exp(-a * a + poly)
+        return NumpyBuffer(np.copysign(1.0 - erfc, x).astype(x.dtype, copy=False))
+
+    def where(self, a: Any, b: Any) -> NumpyBuffer:
+        """Elementwise ``a if self else b``; ``self`` is a bool buffer."""
+        return NumpyBuffer(np.where(self.data, _unwrap(a), _unwrap(b)))
+
+    def clip(self, lo: Any, hi: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.clip(self.data, lo, hi))
+
+    # ---- reductions -------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.sum(self.data, axis=axis, keepdims=keepdims))
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.max(self.data, axis=axis, keepdims=keepdims))
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.min(self.data, axis=axis, keepdims=keepdims))
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.prod(self.data, axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.argmax(self.data, axis=axis, keepdims=keepdims).astype(np.int64))
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.argmin(self.data, axis=axis, keepdims=keepdims).astype(np.int64))
+
+    def cumsum(self, axis: int) -> NumpyBuffer:
+        return NumpyBuffer(np.cumsum(self.data, axis=axis, dtype=self.data.dtype))
+
+    def cumprod(self, axis: int) -> NumpyBuffer:
+        return NumpyBuffer(np.cumprod(self.data, axis=axis, dtype=self.data.dtype))
+
+    def any(self, axis: Any = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.any(self.data, axis=axis, keepdims=keepdims))
+
+    def all(self, axis: Any = None, keepdims: bool = False) -> NumpyBuffer:
+        return NumpyBuffer(np.all(self.data, axis=axis, keepdims=keepdims))
+
+    def argsort(self, axis: int, descending: bool, stable: bool = True) -> NumpyBuffer:
+        x = -self.data if descending and self.data.dtype != np.bool_ else self.data
+        if descending and self.data.dtype == np.bool_:
+            x = ~self.data
+        return NumpyBuffer(np.argsort(x, axis=axis, kind="stable" if stable else None).astype(np.int64))
+
+    # ---- movement ---------------------------------------------------------------
+    def reshape(self, shape: tuple[int, ...]) -> NumpyBuffer:
+        return NumpyBuffer(self.data.reshape(shape))
+
+    def permute(self, axes: tuple[int, ...]) -> NumpyBuffer:
+        return NumpyBuffer(np.transpose(self.data, axes))
+
+    def expand(self, shape: tuple[int, ...]) -> NumpyBuffer:
+        return NumpyBuffer(np.broadcast_to(self.data, shape))
+
+    def contiguous(self) -> NumpyBuffer:
+        return NumpyBuffer(np.ascontiguousarray(self.data))
+
+    def is_contiguous(self) -> bool:
+        d = self.data
+        return d.__class__ is not _ndarray or d.flags.c_contiguous
+
+    def pad(self, widths: tuple[tuple[int, int], ...], value: float = 0.0) -> NumpyBuffer:
+        """Pad with a constant; ``widths`` has a (before, after) pair per axis, all >= 0."""
+        return NumpyBuffer(np.pad(self.data, widths, constant_values=value))
+
+    def getitem(self, index: Any) -> NumpyBuffer:
+        """Basic or advanced indexing (index entries may be Buffers of integers/bools)."""
+        return NumpyBuffer(self.data[_unwrap_index(index)])
+
+    def flip(self, axes: tuple[int, ...]) -> NumpyBuffer:
+        return NumpyBuffer(np.flip(self.data, axes))
+
+    def roll(self, shifts: Any, axes: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.roll(self.data, shifts, axes))
+
+    def tril(self, k: int) -> NumpyBuffer:
+        return NumpyBuffer(np.tril(self.data, k))
+
+    def triu(self, k: int) -> NumpyBuffer:
+        return NumpyBuffer(np.triu(self.data, k))
+
+    @staticmethod
+    def concatenate(bufs: list[NumpyBuffer], axis: int) -> NumpyBuffer:
+        return NumpyBuffer(np.concatenate([b.data for b in bufs], axis=axis))
+
+    @staticmethod
+    def stack(bufs: list[NumpyBuffer], axis: int) -> NumpyBuffer:
+        return NumpyBuffer(np.stack([b.data for b in bufs], axis=axis))
+
+    # ---- gather / scatter -------------------------------------------------------
+    def take_along(self, indices: NumpyBuffer, axis: int) -> NumpyBuffer:
+        return NumpyBuffer(np.take_along_axis(self.data, indices.data, axis=axis))
+
+    def scatter(self, indices: NumpyBuffer, src: Any, axis: int) -> NumpyBuffer:
+        """Return a copy of self with ``src`` written at ``indices`` along ``axis``."""
+        out = np.array(self.data, copy=True)
+        np.put_along_axis(out, indices.data, _unwrap(src), axis=axis)
+        return NumpyBuffer(out)
+
+    def scatter_add(self, indices: NumpyBuffer, src: NumpyBuffer, axis: int) -> NumpyBuffer:
+        """Return a copy of self with ``src`` added at ``indices`` along ``axis`` (repeats add up)."""
+        out = np.array(self.data, copy=True)
+        idx = list(np.indices(indices.shape, sparse=True))
+        idx[axis] = indices.data
+        np.add.at(out, tuple(idx), src.data)
+        return NumpyBuffer(out)
+
+    def index_add(self, index: Any, src: NumpyBuffer) -> NumpyBuffer:
+        """Return a copy of self with ``src`` added at ``self[index]`` (repeats add up)."""
+        out = np.array(self.data, copy=True)
+        idx = _unwrap_index(index)
+        if type(idx) is tuple and len(idx) == 1:
+            idx = idx[0]
+        if idx.__class__ is _ndarray and idx.dtype != np.bool_ and idx.ndim == 1 and out.ndim == 2:
+            # the embedding case: rows with repeats; bincount-free fast path via sorting
+            _add_rows(out, idx, np.asarray(src.data))
+        else:
+            np.add.at(out, idx, src.data)
+        return NumpyBuffer(out)
+
+    # ---- in-place updates -------------------------------------------------------
+    def _bump(self) -> None:
+        inplace_clock.now += 1
+        self.version = inplace_clock.now
+
+    def assign_(self, value: Any, index: Any = None) -> None:
+        """Write ``value`` into ``self[index]`` (or all of self when index is None)."""
+        v = _unwrap(value)
+        d = self.data
+        if d.__class__ is not _ndarray:
+            d = self.data = np.array(d)
+        if index is None:
+            d[...] = v
+        else:
+            d[_unwrap_index(index)] = v
+        self._bump()
+
+    def _inplace(self, ufunc: Any, o: Any) -> None:
+        d = self.data
+        o = _unwrap(o)
+        if d.__class__ is _ndarray and d.flags.writeable:
+            ufunc(d, o, out=d, casting="unsafe")
+        else:
+            self.data = ufunc(d, o).astype(d.dtype, copy=False)
+        self._bump()
+
+    def iadd_(self, o: Any) -> None:
+        self._inplace(np.add, o)
+
+    def isub_(self, o: Any) -> None:
+        self._inplace(np.subtract, o)
+
+    def imul_(self, o: Any) -> None:
+        self._inplace(np.multiply, o)
+
+    def idiv_(self, o: Any) -> None:
+        self._inplace(np.true_divide, o)
+
+    def copy_(self, src: Any) -> None:
+        self.assign_(src)
+
+    def accumulate_(self, o: NumpyBuffer) -> None:
+        """In-place ``self += o`` for gradient accumulation; not counted as a user edit."""
+        d = self.data
+        if d.__class__ is _ndarray and d.flags.writeable:
+            np.add(d, o.data, out=d, casting="unsafe")
+        else:
+            r = d + o.data
+            self.data = r if r.dtype == d.dtype else r.astype(d.dtype)
+
+    def is_view(self) -> bool:
+        """True when the memory belongs to another array (a view, a broadcast, a slice)."""
+        d = self.data
+        return d.__class__ is _ndarray and (d.base is not None or not d.flags.writeable)
+
+
+def _unwrap_index(index: Any) -> Any:
+    if index.__class__ is tuple:
+        return tuple(i.data if i.__class__ is NumpyBuffer else i for i in index)
+    return index.data if index.__class__ is NumpyBuffer else index
+
+
+def _add_rows(out: np.ndarray, idx: np.ndarray, src: np.ndarray) -> None:
+    """``out[idx] += src`` where idx may repeat: sort, sum runs, then one fancy add."""
+    order = np.argsort(idx, kind="stable")
+    sidx = idx[order]
+    starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])
+    sums = np.add.reduceat(src[order], starts, axis=0)
+    out[sidx[starts]] += sums.astype(out.dtype, copy=False)
+
+
+_erf_vec = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf64(x: np.ndarray) -> np.ndarray:
+    # float64 must be exact for gradcheck: use the C library's erf per element
+    return np.asarray(_erf_vec(x), dtype=np.float64)

@@ -1,0 +1,508 @@
+"""Elementwise Functions: arithmetic, unary math, activations, comparisons, casts.
+
+Binary Functions receive broadcastable inputs as they are and may return gradients
+of the broadcast shape; the autograd engine sums them back to each input's shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ember import dtypes
+from ember.buffer import Buffer
+from ember.function import Function
+
+Grads = tuple[Buffer | None, ...]
+
+
+# ---- arithmetic ---------------------------------------------------------------------
+class Add(Function):
+    """z = x + y;  dz/dx = 1, dz/dy = 1."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x + y
+
+    def backward(self, grad: Buffer) -> Grads:
+        return grad, grad
+
+
+class Sub(Function):
+    """z = x - y;  dz/dx = 1, dz/dy = -1."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x - y
+
+    def backward(self, grad: Buffer) -> Grads:
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = x * y;  dz/dx = y, dz/dy = x."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, grad: Buffer) -> Grads:
+        nx, ny = self.needs_input_grad
+        return (grad * self.y if nx else None), (grad * self.x if ny else None)
+
+
+class Div(Function):
+    """z = x / y;  dz/dx = 1 / y, dz/dy = -x / y^2."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, grad: Buffer) -> Grads:
+        nx, ny = self.needs_input_grad
+        gx = grad / self.y if nx else None
+        gy = -grad * self.x / (self.y * self.y) if ny else None
+        return gx, gy
+
+
+class Neg(Function):
+    """z = -x."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        return -x
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return -grad
+
+
+class Pow(Function):
+    """z = x ** y;  dz/dx = y x^(y-1), dz/dy = z ln x."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        self.x, self.y = x, y
+        self.out = x**y
+        return self.out
+
+    def backward(self, grad: Buffer) -> Grads:
+        nx, ny = self.needs_input_grad
+        gx = grad * self.y * self.x ** (self.y - 1) if nx else None
+        # ln x is undefined for x <= 0; PyTorch masks the gradient where x == 0 and y >= 0
+        gy = grad * self.out * (self.x > 0).where(self.x, 1).log() if ny else None
+        return gx, gy
+
+
+class PowScalar(Function):
+    """z = x ** c for a Python number c;  dz/dx = c x^(c-1)."""
+
+    def forward(self, x: Buffer, exponent: float) -> Buffer:
+        self.x, self.c = x, exponent
+        if exponent == 2:
+            return x * x
+        return x**exponent
+
+    def backward(self, grad: Buffer) -> Buffer:
+        c = self.c
+        if c == 2:
+            return grad * self.x * 2
+        if c == 1:
+            return grad
+        return grad * (self.x ** (c - 1) * c)
+
+
+class RPowScalar(Function):
+    """z = c ** x for a Python number c;  dz/dx = z ln c."""
+
+    def forward(self, x: Buffer, base: float) -> Buffer:
+        self.out = base**x
+        self.logc = math.log(base) if base > 0 else float("nan")
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * self.out * self.logc
+
+
+# ---- unary math ---------------------------------------------------------------------
+class Exp(Function):
+    """z = e^x;  dz/dx = z."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.out = x.exp()
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * self.out
+
+
+class Log(Function):
+    """z = ln x;  dz/dx = 1 / x."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        return x.log()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad / self.x
+
+
+class Log2(Function):
+    """z = log2 x;  dz/dx = 1 / (x ln 2)."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        return x.log2()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad / (self.x * math.log(2.0))
+
+
+class Sqrt(Function):
+    """z = sqrt x;  dz/dx = 1 / (2 z)."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.out = x.sqrt()
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad / (self.out * 2)
+
+
+class Rsqrt(Function):
+    """z = 1 / sqrt x;  dz/dx = -z^3 / 2."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.out = 1 / x.sqrt()
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * self.out * self.out * self.out * -0.5
+
+
+class Sin(Function):
+    """z = sin x;  dz/dx = cos x."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        return x.sin()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * self.x.cos()
+
+
+class Cos(Function):
+    """z = cos x;  dz/dx = -sin x."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        return x.cos()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return -grad * self.x.sin()
+
+
+class Tanh(Function):
+    """z = tanh x;  dz/dx = 1 - z^2."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.out = x.tanh()
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * (1 - self.out * self.out)
+
+
+class Sigmoid(Function):
+    """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        # tanh form: no overflow warning for large |x| and exact in float32
+        self.out = (x * 0.5).tanh() * 0.5 + 0.5
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * self.out * (1 - self.out)
+
+
+class Relu(Function):
+    """z = max(x, 0);  dz/dx = 1 where x > 0."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.out = x.maximum(0)
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * (self.out > 0)
+
+
+class LeakyRelu(Function):
+    """z = x if x > 0 else a x."""
+
+    def forward(self, x: Buffer, negative_slope: float = 0.01) -> Buffer:
+        self.pos = x > 0
+        self.a = negative_slope
+        return self.pos.where(x, x * negative_slope)
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return self.pos.where(grad, grad * self.a)
+
+
+class Elu(Function):
+    """z = x if x > 0 else a (e^x - 1)."""
+
+    def forward(self, x: Buffer, alpha: float = 1.0) -> Buffer:
+        self.pos = x > 0
+        self.neg_out = x.minimum(0).expm1() * alpha
+        self.a = alpha
+        return self.pos.where(x, self.neg_out)
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return self.pos.where(grad, grad * (self.neg_out + self.a))
+
+
+class Gelu(Function):
+    """z = x Phi(x) (exact, via erf) or its tanh approximation."""
+
+    def forward(self, x: Buffer, approximate: str = "none") -> Buffer:
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            self.t = ((x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)).tanh()
+            return x * 0.5 * (self.t + 1)
+        self.cdf = ((x * (1 / math.sqrt(2.0))).erf() + 1) * 0.5
+        return x * self.cdf
+
+    def backward(self, grad: Buffer) -> Buffer:
+        x = self.x
+        if self.approximate == "tanh":
+            t = self.t
+            k = math.sqrt(2.0 / math.pi)
+            dinner = (x * x * (3 * 0.044715) + 1) * k
+            return grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)
+        pdf = (x * x * -0.5).exp() * (1 / math.sqrt(2.0 * math.pi))
+        return grad * (self.cdf + x * pdf)
+
+
+class Silu(Function):
+    """z = x sigmoid(x);  dz/dx = s (1 + x (1 - s))."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        self.s = (x * 0.5).tanh() * 0.5 + 0.5
+        return x * self.s
+
+    def backward(self, grad: Buffer) -> Buffer:
+        s = self.s
+        return grad * s * (1 + self.x * (1 - s))
+
+
+class Softplus(Function):
+    """z = log(1 + e^(b x)) / b, linear above ``threshold``;  dz/dx = sigmoid(b x)."""
+
+    def forward(self, x: Buffer, beta: float = 1.0, threshold: float = 20.0) -> Buffer:
+        bx = x * beta
+        self.lin = bx > threshold
+        self.s = (bx * 0.5).tanh() * 0.5 + 0.5
+        # log1p(e^-|t|) + max(t, 0) never overflows
+        soft = ((-bx.abs()).exp().log1p() + bx.maximum(0)) / beta
+        return self.lin.where(x, soft)
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return self.lin.where(grad, grad * self.s)
+
+
+class Abs(Function):
+    """z = |x|;  dz/dx = sign x."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        return x.abs()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * self.x.sign()
+
+
+class Sign(Function):
+    """z = sign x; the gradient is zero everywhere."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        return x.sign()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad * 0
+
+
+class Reciprocal(Function):
+    """z = 1 / x;  dz/dx = -z^2."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.out = 1 / x
+        return self.out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return -grad * self.out * self.out
+
+
+class Clamp(Function):
+    """z = min(max(x, lo), hi);  dz/dx = 1 inside [lo, hi] (lo/hi may be None)."""
+
+    def forward(self, x: Buffer, min: float | None = None, max: float | None = None) -> Buffer:  # noqa: A002
+        out = x
+        if min is not None:
+            out = out.maximum(min)
+        if max is not None:
+            out = out.minimum(max)
+        self.x, self.lo, self.hi = x, min, max
+        return out
+
+    def backward(self, grad: Buffer) -> Buffer:
+        x = self.x
+        if self.lo is not None:
+            grad = (x >= self.lo).where(grad, 0)
+        if self.hi is not None:
+            grad = (x <= self.hi).where(grad, 0)
+        return grad
+
+
+class Maximum(Function):
+    """z = max(x, y); ties split the gradient evenly, as in PyTorch."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        self.x, self.y = x, y
+        return x.maximum(y)
+
+    def backward(self, grad: Buffer) -> Grads:
+        return _select_grads(self, grad, self.x > self.y)
+
+
+class Minimum(Function):
+    """z = min(x, y); ties split the gradient evenly, as in PyTorch."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        self.x, self.y = x, y
+        return x.minimum(y)
+
+    def backward(self, grad: Buffer) -> Grads:
+        return _select_grads(self, grad, self.x < self.y)
+
+
+def _select_grads(fn: Maximum | Minimum, grad: Buffer, x_wins: Buffer) -> Grads:
+    tie = fn.x.eq(fn.y)
+    half = grad * 0.5
+    nx, ny = fn.needs_input_grad
+    gx = tie.where(half, x_wins.where(grad, 0)) if nx else None
+    gy = tie.where(half, x_wins.where(0, grad)) if ny else None
+    return gx, gy
+
+
+class Where(Function):
+    """z = x where cond else y; cond is a bool tensor and gets no gradient."""
+
+    def forward(self, cond: Buffer, x: Buffer, y: Buffer) -> Buffer:
+        self.cond = cond
+        return cond.where(x, y)
+
+    def backward(self, grad: Buffer) -> Grads:
+        _, nx, ny = self.needs_input_grad
+        return None, (self.cond.where(grad, 0) if nx else None), (self.cond.where(0, grad) if ny else None)
+
+
+# ---- copies and casts ---------------------------------------------------------------
+class Cast(Function):
+    """z = x converted to ``dtype``; the gradient is cast back to x's dtype."""
+
+    def forward(self, x: Buffer, dtype: dtypes.dtype) -> Buffer:
+        self.src = x.dtype
+        return x.cast(dtype)
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad.cast(self.src)
+
+
+class Clone(Function):
+    """z = a copy of x;  dz/dx = 1."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        return x.copy()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad
+
+
+class Contiguous(Function):
+    """z = x laid out contiguously in memory;  dz/dx = 1."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        return x.contiguous()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad
+
+
+# ---- non-differentiable -------------------------------------------------------------
+class _NoGrad(Function):
+    differentiable = False
+
+    def backward(self, grad: Buffer) -> Grads:  # pragma: no cover - never recorded
+        raise RuntimeError(f"{type(self).__name__} has no gradient")
+
+
+class Less(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x < y
+
+
+class LessEqual(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x <= y
+
+
+class Greater(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x > y
+
+
+class GreaterEqual(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x >= y
+
+
+class Eq(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x.eq(y)
+
+
+class NotEqual(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x.ne(y)
+
+
+class FloorDivide(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x.floordiv(y)
+
+
+class LogicalAnd(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x.logical_and(y)
+
+
+class LogicalOr(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x.logical_or(y)
+
+
+class LogicalXor(_NoGrad):
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x.logical_xor(y)
+
+
+class LogicalNot(_NoGrad):
+    def forward(self, x: Buffer) -> Buffer:
+        return x.logical_not()
+
+
+class Remainder(Function):
+    """z = x mod y (Python's sign convention);  dz/dx = 1, dz/dy = -floor(x / y)."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        self.x, self.y = x, y
+        return x.mod(y)
+
+    def backward(self, grad: Buffer) -> Grads:
+        nx, ny = self.needs_input_grad
+        return (grad if nx else None), (-grad * self.x.floordiv(self.y) if ny else None)
