@@ -12,6 +12,7 @@ from ember import autograd
 from ember._tensor import Size, Tensor, device
 from ember._tensor.creation import *  # noqa: F403
 from ember._tensor.elementwise import *  # noqa: F403
+from ember._tensor.indexing import *  # noqa: F403
 from ember._tensor.linalg import *  # noqa: F403
 from ember._tensor.movement import *  # noqa: F403
 from ember._tensor.reduce import *  # noqa: F403
@@ -39,3 +40,18 @@ from ember.dtypes import (
 from ember.function import Function
 
 __version__ = "0.1.0"
+
+# The upper layers load on first use, so ``import ember`` stays fast and a problem in
+# one of them never breaks the core.
+_LAZY_MODULES = ("nn", "optim", "utils", "datasets", "tokenizers", "models", "viz", "serialization")
+_LAZY_NAMES = {"save": "serialization", "load": "serialization"}
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"ember.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f"ember.{_LAZY_NAMES[name]}"), name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
