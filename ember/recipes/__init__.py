@@ -1,0 +1,1 @@
+"""Training programs behind the command line: ``mnist`` and ``gpt``."""
