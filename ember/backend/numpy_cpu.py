@@ -165,6 +165,24 @@ class NumpyBuffer(Buffer):
     def permutation(n: int, dtype: dtypes.dtype) -> NumpyBuffer:
         return NumpyBuffer(rng.gen.permutation(n).astype(_TO_NP[dtype]))
 
+    # ---- data loading: draws from a given generator (ember.Generator) ----------------
+    @staticmethod
+    def new_rng(seed: int) -> _Rng:
+        """A random stream of this backend's kind, independent of the global one."""
+        r = _Rng()
+        r.seed(seed)
+        return r
+
+    @staticmethod
+    def permutation_from(gen: _Rng, n: int, dtype: dtypes.dtype) -> NumpyBuffer:
+        """``permutation`` drawn from ``gen`` (the global ``rng`` or one from ``new_rng``)."""
+        return NumpyBuffer(gen.gen.permutation(n).astype(_TO_NP[dtype], copy=False))
+
+    @staticmethod
+    def randint_from(gen: _Rng, low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> NumpyBuffer:
+        """``randint`` drawn from ``gen``."""
+        return NumpyBuffer(gen.gen.integers(low, high, size=shape, dtype=_TO_NP[dtype]))
+
     def multinomial(self, num_samples: int, replacement: bool) -> NumpyBuffer:
         """Sample column indices from each row of non-negative weights (1-d or 2-d)."""
         p = np.asarray(self.data, dtype=np.float64)
