@@ -143,7 +143,10 @@ class Module:
 
     def __delattr__(self, name: str) -> None:
         self._forget(name)
-        self.__dict__.pop(name, None) if name in self.__dict__ else object.__delattr__(self, name)
+        if name in self.__dict__:
+            del self.__dict__[name]
+        else:
+            object.__delattr__(self, name)
 
     def _forget(self, name: str) -> None:
         d = self.__dict__
@@ -375,7 +378,16 @@ class Module:
             raise RuntimeError("load_state_dict: " + "; ".join(problems))
         bufs = []
         for target, value in staged:  # convert everything before writing anything
-            src = value._buf if isinstance(value, TensorCore) else _Buf.from_data(value, target.dtype, copy=False)
+            if isinstance(value, TensorCore):
+                src = value._buf
+            else:
+                try:
+                    src = _Buf.from_data(value, target.dtype)
+                except (TypeError, ValueError):
+                    raise TypeError(
+                        f"load_state_dict: cannot convert the {type(value).__name__} for '{_key_of(own, target)}' "
+                        f"to {target.dtype!r}"
+                    ) from None
             bufs.append((target, src))
         with no_grad():
             for target, src in bufs:
@@ -503,8 +515,9 @@ class Module:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
 
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()))
+
+def _key_of(entries: dict[str, Tensor], target: Tensor) -> str:
+    return next(k for k, v in entries.items() if v is target)
 
 
 def _indent(s: str, n: int) -> str:
