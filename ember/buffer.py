@@ -16,7 +16,7 @@ The contract (all methods return new Buffers unless named ``*_``):
   argmax argmin cumsum``, plus ``sort``/``argsort`` and ``topk``
 - movement: ``reshape permute expand pad getitem (basic and advanced indexing) flip
   concatenate contiguous``
-- ``matmul``
+- ``matmul``, ``einsum(subscripts, *buffers)`` (explicit letters, no ellipsis)
 - gather and scatter-add: ``take_along(indices, axis)``, ``scatter_add(indices, src,
   axis)``, ``index_add(index_tuple, src)``
 - creation and random: ``full arange eye from_data uniform normal randint`` on the

@@ -130,6 +130,28 @@ def result_type(operands: list[tuple[dtype, int]]) -> dtype:
     return best
 
 
+def fit_scalar(value: object, d: dtype) -> object:
+    """Convert a Python number to a value of dtype ``d`` as a C cast does (PyTorch's rule).
+
+    Integers wrap around (``uint8_tensor - 5`` wraps to 251 and up), floats truncate
+    toward zero when the target is an integer type, anything becomes bool by truth.
+    """
+    if d is bool_:
+        return builtins_bool(value)
+    if d._category == 2:
+        return value
+    if not isinstance(value, builtins_int):
+        try:
+            value = builtins_int(value)  # type: ignore[call-overload]
+        except (OverflowError, ValueError):
+            raise RuntimeError(f"value cannot be converted to type {d.name} without overflow: {value!r}") from None
+    bits = 8 * d.itemsize
+    lo = -(1 << (bits - 1)) if d.is_signed else 0
+    if lo <= value < lo + (1 << bits):  # type: ignore[operator]
+        return value
+    return (value - lo) % (1 << bits) + lo  # type: ignore[operator]
+
+
 def to_dtype(d: object) -> dtype:
     """Turn a dtype, a dtype name or a Python type into an ember dtype."""
     if isinstance(d, dtype):

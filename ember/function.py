@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ember._tensor import Tensor
 
 _new = object.__new__
+_F, _T = (False,), (True,)
+_FF, _FT, _TF, _TT = (False, False), (False, True), (True, False), (True, True)
 # Set by ember._tensor once the Tensor class exists (the two layers refer to each other).
 _make_tensor: Any = None
 
@@ -65,12 +67,28 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
         """Run the operation on Tensors; record it for autograd if an input needs grad."""
+        # The hot path of every operation: one- and two-input calls allocate nothing but
+        # the Function, its output Buffer and Tensor (the needs tuples are shared constants).
         ctx = _new(cls)
-        needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
-        out = ctx.forward(*[t._buf for t in inputs], **kwargs)
+        n = len(inputs)
+        if n == 2:
+            a, b = inputs
+            ra, rb = a.requires_grad, b.requires_grad
+            ctx.needs_input_grad = (_TT if rb else _TF) if ra else (_FT if rb else _FF)
+            out = ctx.forward(a._buf, b._buf, **kwargs) if kwargs else ctx.forward(a._buf, b._buf)
+            record = ra or rb
+        elif n == 1:
+            a = inputs[0]
+            record = a.requires_grad
+            ctx.needs_input_grad = _T if record else _F
+            out = ctx.forward(a._buf, **kwargs) if kwargs else ctx.forward(a._buf)
+        else:
+            needs = ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            out = ctx.forward(*[t._buf for t in inputs], **kwargs)
+            record = True in needs
         if _grad_state.anomaly:
             _check_forward(ctx, out)
-        if True in needs and _grad_state.enabled and cls.differentiable:
+        if record and _grad_state.enabled and cls.differentiable:
             ctx.inputs = inputs
             ctx._stamp = inplace_clock.now
             return _make_tensor(out, ctx)

@@ -73,7 +73,8 @@ class TensorCore:
                 src = src._buf.numpy()
             buf = _Buf.from_data(src, dtype or dtypes.get_default_dtype())
         elif all(isinstance(d, int) for d in data):
-            buf = _Buf.full(tuple(data), 0, dtype or dtypes.get_default_dtype())
+            # Tensor() with no arguments is empty of shape (0,), as in PyTorch
+            buf = _Buf.full(tuple(data) or (0,), 0, dtype or dtypes.get_default_dtype())
         else:
             raise TypeError(f"Tensor(): expected data or integer sizes, got {data!r}")
         self._buf = buf
@@ -193,16 +194,9 @@ class TensorCore:
         return bool(self.item())
 
     def __repr__(self) -> str:
-        body = self._buf.format()
-        extra = []
-        d = self._buf.dtype
-        if d not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_) or self.numel() == 0:
-            extra.append(f"dtype={d!r}")
-        if self._ctx is not None:
-            extra.append(f"grad_fn={self._ctx!r}")
-        elif self.requires_grad:
-            extra.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+        from ember._tensor._format import tensor_repr
+
+        return tensor_repr(self)
 
     __str__ = __repr__
 

@@ -7,6 +7,7 @@ from typing import Any
 from ember import dtypes
 from ember._tensor import Tensor
 from ember._tensor.core import TensorCore, _make
+from ember._tensor.core import device as _device
 from ember.backend import DEFAULT as _Buf
 from ember.backend import rng
 
@@ -54,16 +55,41 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         >>> ember.tensor([[1, 2], [3, 4]]).dtype
         ember.int64
     """
+    if device is not None:
+        _device(device)
     if isinstance(data, TensorCore):
         buf = data._buf.copy() if dtype is None else data._buf.cast(dtypes.to_dtype(dtype))
         return _finish(buf, requires_grad)
     if isinstance(data, (list, tuple)) and any(isinstance(x, TensorCore) for x in _flat(data)):
         data = _to_lists(data)
+    target = None if dtype is None else dtypes.to_dtype(dtype)
     try:
-        buf = _Buf.from_data(data, None if dtype is None else dtypes.to_dtype(dtype))
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"tensor: could not make a tensor from {type(data).__name__} data: {e}") from None
+        buf = _Buf.from_data(data, target)
+    except (ValueError, TypeError, OverflowError):
+        _explain_bad_data(data)
+        raise TypeError(f"tensor: could not make a tensor from {type(data).__name__} data") from None
     return _finish(buf, requires_grad)
+
+
+def _explain_bad_data(data: Any) -> None:
+    """Raise PyTorch's message for strings and ragged nesting (NumPy's never reach the user)."""
+    level = [data]
+    dim = 0
+    while level:
+        bad = [x for x in level if isinstance(x, (str, bytes))]
+        if bad:
+            raise TypeError(f"tensor: invalid data type '{type(bad[0]).__name__}'")
+        seqs = [x for x in level if isinstance(x, (list, tuple))]
+        if not seqs:
+            return
+        if len(seqs) != len(level):
+            raise ValueError(f"tensor: expected a sequence at dim {dim}, got a mix of numbers and sequences")
+        n = len(seqs[0])
+        for x in seqs:
+            if len(x) != n:
+                raise ValueError(f"tensor: expected sequence of length {n} at dim {dim} (got {len(x)})")
+        level = [y for x in seqs for y in x]
+        dim += 1
 
 
 def _flat(data: Any) -> Any:
@@ -91,6 +117,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 def from_numpy(array: Any) -> Tensor:
     """Make a tensor that shares memory with a NumPy array (its dtype is kept)."""
+    if not hasattr(array, "__array_interface__") or not hasattr(array, "strides"):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
     return _make(_Buf.from_data(array, None, copy=False), None)
 
 
@@ -119,9 +147,10 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value as in PyTorch."""
-    if dtype is None:
-        dtype = dtypes.scalar_dtype(fill_value)
-    return _finish(_Buf.full(_size((size,), "full"), fill_value, dtypes.to_dtype(dtype)), requires_grad)
+    if isinstance(fill_value, TensorCore):
+        fill_value = fill_value.item()
+    d = dtypes.scalar_dtype(fill_value) if dtype is None else dtypes.to_dtype(dtype)
+    return _finish(_Buf.full(_size((size,), "full"), dtypes.fit_scalar(fill_value, d), d), requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
@@ -132,7 +161,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
@@ -150,19 +179,29 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A 2-d tensor with ones on the diagonal."""
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"eye: {name} must be greater or equal to 0, got {v}")
     return _finish(_Buf.eye(n, n if m is None else m, _float_dtype(dtype)), requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Tensor:
     """Uniform random values in [0, 1)."""
-    return _finish(_Buf.uniform(_size(size, "rand"), 0.0, 1.0, _float_dtype(dtype)), requires_grad)
+    return _finish(_Buf.uniform(_size(size, "rand"), 0.0, 1.0, _random_float(dtype, "rand")), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Tensor:
     """Standard normal random values."""
-    return _finish(_Buf.normal(_size(size, "randn"), 0.0, 1.0, _float_dtype(dtype)), requires_grad)
+    return _finish(_Buf.normal(_size(size, "randn"), 0.0, 1.0, _random_float(dtype, "randn")), requires_grad)
+
+
+def _random_float(dtype: Any, op: str) -> dtypes.dtype:
+    d = _float_dtype(dtype)
+    if not d.is_floating_point:
+        raise NotImplementedError(f"{op}: not implemented for {d!r}; rand and randn make floating tensors")
+    return d
 
 
 def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None,

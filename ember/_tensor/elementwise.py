@@ -1,15 +1,30 @@
 """Tensor methods for elementwise operations: operators, math, activations, comparisons.
 
-Every binary method goes through ``binary_operands``, which applies PyTorch's type
-promotion and checks broadcasting once, so the Functions see valid operands.
+Every binary method goes through ``binary_operands`` (``promotion.py``), which applies
+PyTorch's type promotion and checks broadcasting once, so the Functions see valid
+operands. In-place methods live in ``inplace.py``, dtype conversion in ``conversion.py``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ember import dtypes
+from ember._tensor.conversion import ConversionMixin
 from ember._tensor.core import TensorCore, _make
+from ember._tensor.inplace import InplaceMixin
+from ember._tensor.inplace import check_inplace as _check_inplace  # noqa: F401 - used by other mixins
+from ember._tensor.promotion import (
+    as_tensor,
+    binary_operands,
+    broadcast_shapes,
+    coerce,
+    floating,
+    require_floating,
+    result_dtype,
+    scalar_value,
+)
 from ember.backend import DEFAULT as _Buf
 from ember.ops import elementwise as E
 
@@ -17,96 +32,61 @@ if TYPE_CHECKING:
     from ember._tensor import Tensor
 
 Scalar = int | float | bool
-_number = (int, float, bool)
+_as_tensor = as_tensor  # the name other mixins import
 
 __all__ = [
-    "add", "sub", "mul", "div", "true_divide", "pow", "neg", "exp", "log", "log2", "sqrt", "rsqrt",
-    "sin", "cos", "tanh", "sigmoid", "relu", "abs", "sign", "reciprocal", "square", "clamp", "clip",
-    "maximum", "minimum", "where", "lerp", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
-    "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite", "floor_divide",
-    "remainder", "result_type", "promote_types",
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg", "negative",
+    "exp", "log", "log2", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "sign",
+    "reciprocal", "square", "clamp", "clip", "maximum", "minimum", "where", "lerp", "masked_fill", "eq", "ne",
+    "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf",
+    "isfinite", "floor", "ceil", "round", "trunc", "floor_divide", "remainder", "fmod", "result_type",
+    "promote_types", "equal", "allclose",
 ]
 
 
-def broadcast_shapes(a: tuple[int, ...], b: tuple[int, ...], op: str) -> tuple[int, ...]:
-    """The broadcast shape of ``a`` and ``b``, or a RuntimeError naming ``op``."""
-    if a == b:
-        return a
-    n = max(len(a), len(b))
-    pa = (1,) * (n - len(a)) + tuple(a)
-    pb = (1,) * (n - len(b)) + tuple(b)
-    out = []
-    for x, y in zip(pa, pb):
-        if x == y or y == 1:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
-        else:
-            raise RuntimeError(f"{op}: shapes {tuple(a)} and {tuple(b)} are not broadcastable")
-    return tuple(out)
+_BOOL_SUB = "subtraction with a bool tensor is not supported; use ^ (logical_xor) or ~ (logical_not)"
 
 
-def _as_tensor(x: Any, op: str) -> Tensor:
-    if isinstance(x, TensorCore):
-        return x  # type: ignore[return-value]
-    if isinstance(x, _number):
-        return _make(_Buf.scalar(x, dtypes.scalar_dtype(x)), None)
-    raise TypeError(f"{op}: expected a Tensor or a Python number, got {type(x).__name__}")
+def _no_bool(x: Any, op: str, message: str) -> None:
+    if isinstance(x, TensorCore) and x._buf.dtype is dtypes.bool_:
+        raise RuntimeError(f"{op}: {message}")
 
 
-def binary_operands(a: Any, b: Any, op: str, broadcast: bool = True) -> tuple[Tensor, Tensor]:
-    """Return ``a`` and ``b`` as Tensors of their promoted dtype, checked for broadcasting."""
-    if a.__class__ is b.__class__ and isinstance(a, TensorCore):
-        ab, bb = a._buf, b._buf
-        if ab.dtype is bb.dtype:
-            if broadcast and ab.shape != bb.shape:
-                broadcast_shapes(ab.shape, bb.shape, op)
-            return a, b
-    # slow path: Python scalars, mixed dtypes
-    ops = []
-    for x in (a, b):
-        if isinstance(x, TensorCore):
-            ops.append((x.dtype, 2 if x.ndim else 1))
-        elif isinstance(x, _number):
-            ops.append((dtypes.scalar_dtype(x), 0))
-        else:
-            raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
-    target = dtypes.result_type(ops)
-    ta = _coerce(a, target)
-    tb = _coerce(b, target)
-    if broadcast and ta._buf.shape != tb._buf.shape:
-        broadcast_shapes(ta._buf.shape, tb._buf.shape, op)
+def _int_pow(a: Tensor, b: Tensor) -> Tensor:
+    """``a ** b`` for integer tensors; a negative exponent gives 0 unless |a| == 1, as in PyTorch."""
+    if not bool((b._buf < 0).any().item()):  # type: ignore[attr-defined]
+        return E.Pow.apply(a, b)
+    out = E.Pow.apply(a, E.Abs.apply(b))
+    keep = (b >= 0).logical_or(abs(a) == 1)  # type: ignore[attr-defined]
+    return where(keep, out, 0)
+
+
+def _pow(a: Tensor, b: Tensor) -> Tensor:
+    if a._buf.dtype.is_floating_point:
+        return E.Pow.apply(a, b)
+    return _int_pow(a, b)
+
+
+def _check_int_divisor(b: Tensor, op: str) -> None:
+    d = b._buf.dtype
+    if d is dtypes.bool_:
+        raise NotImplementedError(f"{op}: not implemented for bool tensors")
+    if not d.is_floating_point and bool(b._buf.eq(0).any().item()):  # type: ignore[attr-defined]
+        raise RuntimeError(f"{op}: integer division by zero (divisor of shape {tuple(b._buf.shape)})")
+
+
+def _int_div_op(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    ta, tb = binary_operands(a, b, op)
+    _check_int_divisor(tb, op)
     return ta, tb
 
 
-def _coerce(x: Any, target: dtypes.dtype) -> Tensor:
-    if isinstance(x, TensorCore):
-        return x if x.dtype is target else E.Cast.apply(x, dtype=target)  # type: ignore[return-value]
-    return _make(_Buf.scalar(x, target), None)
-
-
-def _floating(x: Tensor) -> Tensor:
-    """Integer and bool inputs of float-valued ops become the default float, as in PyTorch."""
-    if x._buf.dtype.is_floating_point:
-        return x
-    return E.Cast.apply(x, dtype=dtypes.get_default_dtype())
-
-
-def _check_inplace(t: TensorCore, op: str) -> None:
-    from ember.autograd.grad_mode import state
-
-    if t.requires_grad and state.enabled:
-        kind = "a leaf Variable" if t._ctx is None else "a tensor"
-        raise RuntimeError(
-            f"{op}: {kind} that requires grad is being used in an in-place operation; "
-            "wrap it in ember.no_grad() or change .data instead"
-        )
-
-
-class ElementwiseMixin:
+class ElementwiseMixin(InplaceMixin, ConversionMixin):
     """Operators and elementwise math on Tensors."""
 
     __slots__ = ()
+    # NumPy defers to our reflected operators: np.float64(2) * t is a Tensor, as in PyTorch
+    __array_priority__ = 1000
 
     # ---- arithmetic operators ------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -116,9 +96,12 @@ class ElementwiseMixin:
         return E.Add.apply(*binary_operands(other, self, "add"))
 
     def __sub__(self, other: Any) -> Tensor:
+        _no_bool(self, "sub", _BOOL_SUB)
+        _no_bool(other, "sub", _BOOL_SUB)
         return E.Sub.apply(*binary_operands(self, other, "sub"))
 
     def __rsub__(self, other: Any) -> Tensor:
+        _no_bool(self, "sub", _BOOL_SUB)
         return E.Sub.apply(*binary_operands(other, self, "sub"))
 
     def __mul__(self, other: Any) -> Tensor:
@@ -129,43 +112,58 @@ class ElementwiseMixin:
 
     def __truediv__(self, other: Any) -> Tensor:
         a, b = binary_operands(self, other, "div")
-        return E.Div.apply(_floating(a), _floating(b))
+        if a._buf.dtype.is_floating_point:
+            return E.Div.apply(a, b)
+        return E.Div.apply(floating(a), floating(b))
 
     def __rtruediv__(self, other: Any) -> Tensor:
         a, b = binary_operands(other, self, "div")
-        return E.Div.apply(_floating(a), _floating(b))
+        return E.Div.apply(floating(a), floating(b))
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return E.FloorDivide.apply(*binary_operands(self, other, "floor_divide"))
+        return E.FloorDivide.apply(*_int_div_op(self, other, "floor_divide"))
 
     def __rfloordiv__(self, other: Any) -> Tensor:
-        return E.FloorDivide.apply(*binary_operands(other, self, "floor_divide"))
+        return E.FloorDivide.apply(*_int_div_op(other, self, "floor_divide"))
 
     def __mod__(self, other: Any) -> Tensor:
-        return E.Remainder.apply(*binary_operands(self, other, "remainder"))
+        return E.Remainder.apply(*_int_div_op(self, other, "remainder"))
 
     def __rmod__(self, other: Any) -> Tensor:
-        return E.Remainder.apply(*binary_operands(other, self, "remainder"))
+        return E.Remainder.apply(*_int_div_op(other, self, "remainder"))
 
     def __pow__(self, other: Any) -> Tensor:
-        if isinstance(other, _number) and not isinstance(other, bool):
-            x = self if (self.dtype.is_floating_point or isinstance(other, int)) else _floating(self)  # type: ignore[attr-defined]
+        if other.__class__ is int or other.__class__ is float:
+            x = self
+            d = self._buf.dtype  # type: ignore[attr-defined]
+            if not d.is_floating_point:
+                if other.__class__ is float:
+                    x = floating(self)  # type: ignore[arg-type]
+                elif other < 0:
+                    raise RuntimeError(
+                        f"pow: integers to negative integer powers are not allowed (tensor of dtype {d!r}, "
+                        f"exponent {other})"
+                    )
+                elif d is dtypes.bool_:
+                    x = E.Cast.apply(self, dtype=dtypes.int64)
             return E.PowScalar.apply(x, exponent=other)
-        return E.Pow.apply(*binary_operands(self, other, "pow"))
+        return _pow(*binary_operands(self, other, "pow"))
 
     def __rpow__(self, other: Any) -> Tensor:
-        if isinstance(other, _number) and not isinstance(other, bool):
-            return E.RPowScalar.apply(_floating(self), base=other)  # type: ignore[arg-type]
-        return E.Pow.apply(*binary_operands(other, self, "pow"))
+        res = result_dtype(other, self)
+        if res.is_floating_point and (other.__class__ is int or other.__class__ is float):
+            return E.RPowScalar.apply(coerce(self, res), base=other)
+        return _pow(*binary_operands(other, self, "pow"))
 
     def __neg__(self) -> Tensor:
+        _no_bool(self, "neg", "negation of a bool tensor is not supported; use ~ or logical_not()")
         return E.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
         return self  # type: ignore[return-value]
 
     def __abs__(self) -> Tensor:
-        return E.Abs.apply(self)
+        return self.abs()
 
     # ---- comparisons (bool results, no grad) ---------------------------------------
     def __lt__(self, other: Any) -> Tensor:
@@ -199,73 +197,14 @@ class ElementwiseMixin:
     def __xor__(self, other: Any) -> Tensor:
         return E.LogicalXor.apply(*binary_operands(self, other, "logical_xor"))
 
+    __rand__ = __and__
+    __ror__ = __or__
+    __rxor__ = __xor__
+
     def __invert__(self) -> Tensor:
-        if self.dtype is not dtypes.bool_:  # type: ignore[attr-defined]
-            raise TypeError(f"bitwise_not: only bool tensors are supported, got {self.dtype!r}")  # type: ignore[attr-defined]
+        if self._buf.dtype is not dtypes.bool_:  # type: ignore[attr-defined]
+            raise TypeError(f"bitwise_not: only bool tensors are supported, got {self._buf.dtype!r}")  # type: ignore[attr-defined]
         return E.LogicalNot.apply(self)
-
-    # ---- in-place (tensors that do not require grad, and .data) ---------------------
-    def _inplace(self, other: Any, op: str, prim: str) -> Tensor:
-        _check_inplace(self, op)  # type: ignore[arg-type]
-        o = other._buf if isinstance(other, TensorCore) else other
-        if isinstance(other, TensorCore):
-            out = broadcast_shapes(self._buf.shape, other._buf.shape, op)  # type: ignore[attr-defined]
-            if out != self._buf.shape:  # type: ignore[attr-defined]
-                raise RuntimeError(
-                    f"{op}: output with shape {tuple(self._buf.shape)} doesn't match the broadcast "  # type: ignore[attr-defined]
-                    f"shape {out}"
-                )
-            if other.dtype.is_floating_point and not self._buf.dtype.is_floating_point:  # type: ignore[attr-defined]
-                raise RuntimeError(
-                    f"{op}: result type {other.dtype!r} can't be cast to the desired output type "
-                    f"{self._buf.dtype!r}"  # type: ignore[attr-defined]
-                )
-        getattr(self._buf, prim)(o)  # type: ignore[attr-defined]
-        return self  # type: ignore[return-value]
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(other, "add_", "iadd_")
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(other, "sub_", "isub_")
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(other, "mul_", "imul_")
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(other, "div_", "idiv_")
-
-    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(other if alpha == 1 else other * alpha, "add_", "iadd_")
-
-    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(other if alpha == 1 else other * alpha, "sub_", "isub_")
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._inplace(other, "mul_", "imul_")
-
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace(other, "div_", "idiv_")
-
-    def zero_(self) -> Tensor:
-        return self.fill_(0)
-
-    def fill_(self, value: Any) -> Tensor:
-        _check_inplace(self, "fill_")  # type: ignore[arg-type]
-        self._buf.assign_(value._buf if isinstance(value, TensorCore) else value)  # type: ignore[attr-defined]
-        return self  # type: ignore[return-value]
-
-    def copy_(self, src: Any) -> Tensor:
-        _check_inplace(self, "copy_")  # type: ignore[arg-type]
-        src = _as_tensor(src, "copy_")
-        broadcast_shapes(self._buf.shape, src._buf.shape, "copy_")  # type: ignore[attr-defined]
-        self._buf.assign_(src._buf)  # type: ignore[attr-defined]
-        return self  # type: ignore[return-value]
-
-    def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
-        _check_inplace(self, "clamp_")  # type: ignore[arg-type]
-        self._buf.assign_(self._buf.clip(min, max))  # type: ignore[attr-defined]
-        return self  # type: ignore[return-value]
 
     # ---- named arithmetic ------------------------------------------------------------
     def add(self, other: Any, alpha: Scalar = 1) -> Tensor:
@@ -282,13 +221,17 @@ class ElementwiseMixin:
     multiply = mul
 
     def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+        """True division, or rounded toward -inf (``'floor'``) or toward zero (``'trunc'``)."""
         if rounding_mode is None:
             return self / other
         if rounding_mode == "floor":
             return self // other
         if rounding_mode == "trunc":
-            q = self / other
-            return q.sign() * q.abs().floor()  # type: ignore[attr-defined]
+            a, b = _int_div_op(self, other, "div")
+            if a._buf.dtype.is_floating_point:
+                return _make((a._buf / b._buf).trunc(), None)
+            # exact for integers: x - fmod(x, y) is a multiple of y
+            return E.FloorDivide.apply(a - E.Fmod.apply(a, b), b)
         raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
     divide = true_divide = div
@@ -297,7 +240,7 @@ class ElementwiseMixin:
         return self**exponent
 
     def neg(self) -> Tensor:
-        return E.Neg.apply(self)
+        return -self  # type: ignore[operator]
 
     negative = neg
 
@@ -305,58 +248,69 @@ class ElementwiseMixin:
         return self // other
 
     def remainder(self, other: Any) -> Tensor:
+        """Remainder with the sign of the divisor (Python's ``%``)."""
         return self % other
 
-    fmod = remainder
+    def fmod(self, other: Any) -> Tensor:
+        """Remainder with the sign of the dividend (C's ``fmod``)."""
+        return E.Fmod.apply(*_int_div_op(self, other, "fmod"))
 
     # ---- unary math ------------------------------------------------------------------
     def exp(self) -> Tensor:
-        return E.Exp.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Exp.apply(floating(self))  # type: ignore[arg-type]
 
     def log(self) -> Tensor:
-        return E.Log.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Log.apply(floating(self))  # type: ignore[arg-type]
 
     def log2(self) -> Tensor:
-        return E.Log2.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Log2.apply(floating(self))  # type: ignore[arg-type]
 
     def log1p(self) -> Tensor:
-        return (self + 1).log()
+        return E.Log1p.apply(floating(self))  # type: ignore[arg-type]
 
     def sqrt(self) -> Tensor:
-        return E.Sqrt.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Sqrt.apply(floating(self))  # type: ignore[arg-type]
 
     def rsqrt(self) -> Tensor:
-        return E.Rsqrt.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Rsqrt.apply(floating(self))  # type: ignore[arg-type]
 
     def sin(self) -> Tensor:
-        return E.Sin.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Sin.apply(floating(self))  # type: ignore[arg-type]
 
     def cos(self) -> Tensor:
-        return E.Cos.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Cos.apply(floating(self))  # type: ignore[arg-type]
 
     def tanh(self) -> Tensor:
-        return E.Tanh.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Tanh.apply(floating(self))  # type: ignore[arg-type]
 
     def sigmoid(self) -> Tensor:
-        return E.Sigmoid.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Sigmoid.apply(floating(self))  # type: ignore[arg-type]
 
     def relu(self) -> Tensor:
+        if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
+            raise RuntimeError("relu: boolean inputs are not supported")
         return E.Relu.apply(self)
 
     def abs(self) -> Tensor:
+        if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
+            raise NotImplementedError("abs: not implemented for bool tensors")
         return E.Abs.apply(self)
 
     absolute = abs
 
     def sign(self) -> Tensor:
+        if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
+            return _make(self._buf.copy(), None)  # type: ignore[attr-defined]
         return E.Sign.apply(self)
 
     def reciprocal(self) -> Tensor:
-        return E.Reciprocal.apply(_floating(self))  # type: ignore[arg-type]
+        return E.Reciprocal.apply(floating(self))  # type: ignore[arg-type]
 
     def square(self) -> Tensor:
-        return E.PowScalar.apply(self, exponent=2)
+        x = self if self._buf.dtype is not dtypes.bool_ else self.long()  # type: ignore[attr-defined]
+        return E.PowScalar.apply(x, exponent=2)
 
+    # rounding: piecewise constant, so no gradient is recorded
     def floor(self) -> Tensor:
         return _make(self._buf.floor(), None)  # type: ignore[attr-defined]
 
@@ -366,18 +320,29 @@ class ElementwiseMixin:
     def round(self) -> Tensor:
         return _make(self._buf.round(), None)  # type: ignore[attr-defined]
 
+    def trunc(self) -> Tensor:
+        return _make(self._buf.trunc(), None)  # type: ignore[attr-defined]
+
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        """Limit values to ``[min, max]``; either bound may be None or a Tensor."""
+        """Limit values to ``[min, max]``; either bound may be None, a number or a Tensor."""
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-        if isinstance(min, TensorCore) or isinstance(max, TensorCore):
-            out = self
-            if min is not None:
-                out = out.maximum(min)  # type: ignore[attr-defined]
-            if max is not None:
-                out = out.minimum(max)  # type: ignore[attr-defined]
-            return out  # type: ignore[return-value]
-        return E.Clamp.apply(self, min=min, max=max)
+        res = result_dtype(self, min, max)
+        x = coerce(self, res)
+        if not isinstance(min, TensorCore) and not isinstance(max, TensorCore):
+            lo = None if min is None else dtypes.fit_scalar(min, res)
+            hi = None if max is None else dtypes.fit_scalar(max, res)
+            return E.Clamp.apply(x, min=lo, max=hi)
+        shape = x._buf.shape
+        for b in (min, max):
+            if isinstance(b, TensorCore):
+                shape = broadcast_shapes(shape, b._buf.shape, "clamp")
+        if not res.is_floating_point:  # integers carry no gradient: a plain max/min is exact
+            out = x if min is None else E.Maximum.apply(x, coerce(min, res))
+            return out if max is None else E.Minimum.apply(out, coerce(max, res))
+        lo = coerce(-math.inf if min is None else min, res)
+        hi = coerce(math.inf if max is None else max, res)
+        return E.ClampTensor.apply(x, lo, hi)
 
     clip = clamp
 
@@ -388,32 +353,47 @@ class ElementwiseMixin:
         return E.Minimum.apply(*binary_operands(self, other, "minimum"))
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
-        """Return ``self + weight * (end - self)``."""
-        return self + weight * (end - self)
+        """Return ``self + weight * (end - self)`` (floating tensors of one dtype)."""
+        require_floating(self, "lerp")
+        d = self._buf.dtype  # type: ignore[attr-defined]
+        for name, t in (("end", end), ("weight", weight)):
+            if isinstance(t, TensorCore) and t._buf.dtype is not d:
+                raise RuntimeError(f"lerp: expected dtype {d!r} for '{name}' but got {t._buf.dtype!r}")
+        if not isinstance(end, TensorCore):
+            raise TypeError(f"lerp: 'end' must be a Tensor, got {type(end).__name__}")
+        shape = broadcast_shapes(self._buf.shape, end._buf.shape, "lerp")  # type: ignore[attr-defined]
+        if isinstance(weight, TensorCore):
+            broadcast_shapes(shape, weight._buf.shape, "lerp")
+        return self + weight * (end - self)  # type: ignore[operator]
 
     def where(self, condition: Any, other: Any) -> Tensor:
         return where(condition, self, other)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
-        """Replace entries where ``mask`` is True with ``value``."""
-        if not isinstance(mask, TensorCore) or mask.dtype is not dtypes.bool_:
-            raise TypeError("masked_fill: mask must be a bool tensor")
-        out_shape = broadcast_shapes(self._buf.shape, mask._buf.shape, "masked_fill")  # type: ignore[attr-defined]
-        if out_shape != self._buf.shape:  # type: ignore[attr-defined]
+        """Replace entries where ``mask`` is True with ``value`` (a number or a 0-d tensor)."""
+        buf = self._buf  # type: ignore[attr-defined]
+        if not isinstance(mask, TensorCore) or mask._buf.dtype is not dtypes.bool_:
+            got = mask._buf.dtype if isinstance(mask, TensorCore) else type(mask).__name__
+            raise RuntimeError(f"masked_fill: only supports boolean masks, but got mask of {got!r}")
+        out_shape = broadcast_shapes(buf.shape, mask._buf.shape, "masked_fill")
+        if out_shape != buf.shape:
             raise RuntimeError(
                 f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast to the tensor's shape "
-                f"{tuple(self._buf.shape)}"  # type: ignore[attr-defined]
+                f"{tuple(buf.shape)}"
             )
         if isinstance(value, TensorCore):
-            value = value.to(self.dtype)  # type: ignore[attr-defined]
+            if value._buf.shape:
+                raise RuntimeError(
+                    "masked_fill: only supports a 0-dimensional value tensor, got one of shape "
+                    f"{tuple(value._buf.shape)}"
+                )
+            value = coerce(value, buf.dtype)
         else:
-            value = _make(_Buf.scalar(value, self.dtype), None)  # type: ignore[attr-defined]
+            v = scalar_value(value)
+            if v is None:
+                raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+            value = coerce(v, buf.dtype)
         return E.Where.apply(mask, value, self)
-
-    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        _check_inplace(self, "masked_fill_")  # type: ignore[arg-type]
-        self._buf.assign_(self.masked_fill(mask, value)._buf)  # type: ignore[attr-defined]
-        return self  # type: ignore[return-value]
 
     def eq(self, other: Any) -> Tensor:
         return self == other
@@ -460,110 +440,55 @@ class ElementwiseMixin:
 
     def equal(self, other: Any) -> bool:
         """True when both tensors have the same shape and values."""
-        return tuple(self.shape) == tuple(other.shape) and bool((self == other).all())  # type: ignore[attr-defined]
+        a, b = self._buf, as_tensor(other, "equal")._buf  # type: ignore[attr-defined]
+        return a.shape == b.shape and bool(a.eq(b).all().item())
 
-    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-        diff = (self - other).abs()
-        return bool((diff <= atol + rtol * other.abs()).all())  # type: ignore[attr-defined]
-
-    # ---- dtype conversion ------------------------------------------------------------
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """Convert to a dtype (and/or device); ``to(other)`` takes other's dtype."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, TensorCore):
-                dtype = a.dtype
-            elif isinstance(a, dtypes.dtype):
-                dtype = a
-            elif isinstance(a, str) and a in dtypes.BY_NAME:
-                dtype = dtypes.BY_NAME[a]
-            else:
-                from ember._tensor.core import device
-
-                device(a)  # validates: only devices ember has
-        if kwargs.get("device") is not None:
-            from ember._tensor.core import device
-
-            device(kwargs["device"])
-        if dtype is None or dtypes.to_dtype(dtype) is self.dtype:  # type: ignore[attr-defined]
-            return self  # type: ignore[return-value]
-        target = dtypes.to_dtype(dtype)
-        if self.requires_grad and not target.is_floating_point:  # type: ignore[attr-defined]
-            return _make(self._buf.cast(target), None)  # type: ignore[attr-defined]
-        return E.Cast.apply(self, dtype=target)
-
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            return f"ember.{self.dtype.name.capitalize()}Tensor"  # type: ignore[attr-defined]
-        return self.to(dtypes.to_dtype(dtype))
-
-    def type_as(self, other: Tensor) -> Tensor:
-        return self.to(other.dtype)
-
-    def float(self) -> Tensor:
-        return self.to(dtypes.float32)
-
-    def double(self) -> Tensor:
-        return self.to(dtypes.float64)
-
-    def half(self) -> Tensor:
-        return self.to(dtypes.float16)
-
-    def long(self) -> Tensor:
-        return self.to(dtypes.int64)
-
-    def int(self) -> Tensor:
-        return self.to(dtypes.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(dtypes.bool_)
-
-    def cpu(self) -> Tensor:
-        return self  # type: ignore[return-value]
-
-    def clone(self) -> Tensor:
-        return E.Clone.apply(self)
-
-    def contiguous(self) -> Tensor:
-        if self._buf.is_contiguous():  # type: ignore[attr-defined]
-            return self  # type: ignore[return-value]
-        return E.Contiguous.apply(self)
-
-    def is_contiguous(self) -> bool:
-        return self._buf.is_contiguous()  # type: ignore[attr-defined]
+    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+        """True when ``|self - other| <= atol + rtol * |other|`` everywhere."""
+        a, b = self._buf, as_tensor(other, "allclose")._buf  # type: ignore[attr-defined]
+        ok = (a - b).abs() <= (b.abs() * rtol + atol)
+        if equal_nan:
+            ok = ok.logical_or(a.isnan().logical_and(b.isnan()))
+        return bool(ok.all().item())
 
     # ---- activations (also in nn.functional) ------------------------------------------
     def gelu(self, approximate: str = "none") -> Tensor:
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        require_floating(self, "gelu")
         return E.Gelu.apply(self, approximate=approximate)
 
     def silu(self) -> Tensor:
+        require_floating(self, "silu")
         return E.Silu.apply(self)
 
     def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+        require_floating(self, "softplus")
         return E.Softplus.apply(self, beta=beta, threshold=threshold)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        require_floating(self, "leaky_relu")
         return E.LeakyRelu.apply(self, negative_slope=negative_slope)
 
     def elu(self, alpha: float = 1.0) -> Tensor:
+        require_floating(self, "elu")
         return E.Elu.apply(self, alpha=alpha)
 
 
 # ---- module-level functions (ember.add, ember.where, ...) --------------------------------
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
     """Pick ``input`` where ``condition`` is True, else ``other`` (all broadcast together)."""
-    if not isinstance(condition, TensorCore) or condition.dtype is not dtypes.bool_:
-        raise TypeError("where: condition must be a bool tensor")
-    a, b = binary_operands(input, other, "where")
+    if not isinstance(condition, TensorCore) or condition._buf.dtype is not dtypes.bool_:
+        got = condition._buf.dtype if isinstance(condition, TensorCore) else type(condition).__name__
+        raise RuntimeError(f"where: expected condition to be a bool tensor, got {got!r}")
+    a, b = binary_operands(input, other, "where", broadcast=False)
     broadcast_shapes(condition._buf.shape, broadcast_shapes(a._buf.shape, b._buf.shape, "where"), "where")
     return E.Where.apply(condition, a, b)
 
 
 def _method(name: str) -> Any:
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
-        return getattr(_as_tensor(input, name), name)(*args, **kwargs)
+        return getattr(as_tensor(input, name), name)(*args, **kwargs)
 
     fn.__name__ = name
     fn.__doc__ = f"Functional form of ``Tensor.{name}``."
@@ -572,18 +497,12 @@ def _method(name: str) -> Any:
 
 for _n in __all__:
     if _n not in ("where", "result_type", "promote_types"):
-        globals()[_n] = _method(_n if _n != "true_divide" else "div")
+        globals()[_n] = _method(_n)
 
 
-def result_type(a: Any, b: Any) -> dtypes.dtype:
-    """The dtype an operation on ``a`` and ``b`` produces (PyTorch's promotion)."""
-    ops = []
-    for x in (a, b):
-        if isinstance(x, TensorCore):
-            ops.append((x.dtype, 2 if x.ndim else 1))
-        else:
-            ops.append((dtypes.scalar_dtype(x), 0))
-    return dtypes.result_type(ops)
+def result_type(tensor: Any, other: Any) -> dtypes.dtype:
+    """The dtype an operation on ``tensor`` and ``other`` produces (PyTorch's promotion)."""
+    return result_dtype(tensor, other)
 
 
 promote_types = dtypes.promote_types

@@ -1,25 +1,45 @@
-"""Tensor methods for linear algebra: matmul and its named forms."""
+"""Tensor methods for linear algebra: matmul and its named forms (mm, bmm, mv, dot), outer, einsum.
+
+As in PyTorch, the matrix products take operands of one dtype (no promotion) and
+``einsum`` broadcasts size-1 dimensions and ellipses.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ember._tensor.elementwise import binary_operands, broadcast_shapes
+from ember import dtypes
+from ember._tensor.core import TensorCore
+from ember._tensor.elementwise import broadcast_shapes
 from ember.ops import linalg as L
 
 if TYPE_CHECKING:
     from ember._tensor import Tensor
 
-__all__ = ["matmul"]
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "einsum"]
+
+
+def _operands(op: str, a: Any, b: Any, name: str = "other") -> None:
+    """Check that both operands are tensors of one dtype that matrix products support."""
+    if not isinstance(b, TensorCore):
+        raise TypeError(f"{op}: argument '{name}' must be a Tensor, not {type(b).__name__}")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"{op}: expected both operands to have the same dtype, got {a.dtype!r} and {b.dtype!r}")
+    if a.dtype is dtypes.bool_:
+        raise NotImplementedError(f"{op}: not implemented for dtype {a.dtype!r}")
+
+
+def _inner(op: str, a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    k_a = a[-1]
+    k_b = b[0] if len(b) == 1 else b[-2]
+    if k_a != k_b:
+        raise RuntimeError(f"{op}: {a} @ {b}: inner dimensions {k_a} and {k_b} differ")
 
 
 def _matmul_shapes(a: tuple[int, ...], b: tuple[int, ...], op: str) -> None:
     if not a or not b:
         raise RuntimeError(f"{op}: both arguments need at least 1 dimension, got shapes {a} and {b}")
-    k_a = a[-1]
-    k_b = b[0] if len(b) == 1 else b[-2]
-    if k_a != k_b:
-        raise RuntimeError(f"{op}: {a} @ {b}: inner dimensions {k_a} and {k_b} differ")
+    _inner(op, a, b)
     if len(a) > 2 or len(b) > 2:
         try:
             broadcast_shapes(a[:-2], b[:-2], op)
@@ -33,18 +53,233 @@ class LinalgMixin:
     __slots__ = ()
 
     def matmul(self, other: Tensor) -> Tensor:
-        """Matrix product with batching and broadcasting; 1-d operands act as vectors."""
-        a, b = binary_operands(self, other, "matmul", broadcast=False)
-        _matmul_shapes(a._buf.shape, b._buf.shape, "matmul")
-        return L.MatMul.apply(a, b)
+        """Matrix product with batching and broadcasting; 1-d operands act as vectors.
 
-    def __matmul__(self, other: Tensor) -> Tensor:
-        return self.matmul(other)
+        Shape:
+            ``(..., n, k) @ (..., k, m) -> (..., n, m)`` with the batch dimensions
+            broadcast; a 1-d left operand is a row vector and a 1-d right operand a column
+            vector, and their dimension is dropped from the result (two 1-d operands give a
+            0-d dot product).
 
-    def __rmatmul__(self, other: Tensor) -> Tensor:
+        Example:
+            >>> import ember
+            >>> (ember.ones(2, 3) @ ember.ones(3)).tolist()
+            [3.0, 3.0]
+        """
+        _operands("matmul", self, other)
+        _matmul_shapes(self._buf.shape, other._buf.shape, "matmul")  # type: ignore[attr-defined]
+        return L.MatMul.apply(self, other)  # type: ignore[arg-type]
+
+    def __matmul__(self, other: Any) -> Tensor:
+        if not isinstance(other, TensorCore):
+            return NotImplemented
+        return self.matmul(other)  # type: ignore[arg-type]
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        if not isinstance(other, TensorCore):
+            return NotImplemented
         return LinalgMixin.matmul(other, self)  # type: ignore[arg-type]
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        """Product of two matrices: ``(n, k) @ (k, m) -> (n, m)``."""
+        _operands("mm", self, mat2, "mat2")
+        a, b = self._buf.shape, mat2._buf.shape  # type: ignore[attr-defined]
+        if len(a) != 2 or len(b) != 2:
+            raise RuntimeError(f"mm: expected 2-d tensors, got shapes {a} and {b}")
+        _inner("mm", a, b)
+        return L.MatMul.apply(self, mat2)  # type: ignore[arg-type]
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """Batch of matrix products without broadcasting: ``(B, n, k) @ (B, k, m) -> (B, n, m)``."""
+        _operands("bmm", self, mat2, "mat2")
+        a, b = self._buf.shape, mat2._buf.shape  # type: ignore[attr-defined]
+        if len(a) != 3 or len(b) != 3:
+            raise RuntimeError(f"bmm: expected 3-d tensors, got shapes {a} and {b}")
+        if a[0] != b[0]:
+            raise RuntimeError(f"bmm: batch sizes {a[0]} and {b[0]} differ: shapes {a} and {b}")
+        _inner("bmm", a, b)
+        return L.MatMul.apply(self, mat2)  # type: ignore[arg-type]
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """Matrix-vector product: ``(n, k) @ (k,) -> (n,)``."""
+        _operands("mv", self, vec, "vec")
+        a, b = self._buf.shape, vec._buf.shape  # type: ignore[attr-defined]
+        if len(a) != 2 or len(b) != 1:
+            raise RuntimeError(f"mv: expected a 2-d matrix and a 1-d vector, got shapes {a} and {b}")
+        _inner("mv", a, b)
+        return L.MatMul.apply(self, vec)  # type: ignore[arg-type]
+
+    def dot(self, other: Tensor) -> Tensor:
+        """Inner product of two 1-d tensors of the same length (a 0-d result)."""
+        _operands("dot", self, other)
+        a, b = self._buf.shape, other._buf.shape  # type: ignore[attr-defined]
+        if len(a) != 1 or len(b) != 1:
+            raise RuntimeError(f"dot: expected 1-d tensors, got shapes {a} and {b}")
+        if a != b:
+            raise RuntimeError(f"dot: vectors of lengths {a[0]} and {b[0]} differ")
+        return L.MatMul.apply(self, other)  # type: ignore[arg-type]
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """Outer product of two 1-d tensors: ``(n,), (m,) -> (n, m)`` (dtypes promote, as in PyTorch)."""
+        if not isinstance(vec2, TensorCore):
+            raise TypeError(f"outer: argument 'vec2' must be a Tensor, not {type(vec2).__name__}")
+        a, b = self._buf.shape, vec2._buf.shape  # type: ignore[attr-defined]
+        if len(a) != 1 or len(b) != 1:
+            raise RuntimeError(f"outer: expected 1-d tensors, got shapes {a} and {b}")
+        return self.reshape(-1, 1) * vec2  # type: ignore[attr-defined,no-any-return]
+
+    ger = outer
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Matrix product of two tensors (see ``Tensor.matmul``)."""
+    if not isinstance(input, TensorCore):
+        raise TypeError(f"matmul: argument 'input' must be a Tensor, not {type(input).__name__}")
     return input.matmul(other)
+
+
+def _method(name: str) -> Any:
+    def fn(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+        if not isinstance(input, TensorCore):
+            raise TypeError(f"{name}: argument 'input' must be a Tensor, not {type(input).__name__}")
+        return getattr(input, name)(other)  # type: ignore[no-any-return]
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = getattr(LinalgMixin, name).__doc__
+    return fn
+
+
+mm = _method("mm")
+bmm = _method("bmm")
+mv = _method("mv")
+dot = _method("dot")
+outer = _method("outer")
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Sum the product of operands over the indices that an Einstein-notation equation names.
+
+    Each operand gets one letter per dimension (``'bij,bjk->bik'``); letters shared by
+    operands are multiplied along, letters missing from the output (after ``->``) are
+    summed. Without ``->``, the output holds the letters that appear once, in
+    alphabetical order. ``...`` stands for broadcast leading (or middle) dimensions, and
+    dimensions of size 1 broadcast against the same letter's size elsewhere. Operands may
+    also be passed as one list.
+
+    Example:
+        >>> import ember
+        >>> a, b = ember.ones(2, 3), ember.ones(3, 4)
+        >>> ember.einsum('ij,jk->ik', a, b).shape
+        ember.Size([2, 4])
+        >>> ember.einsum('ii', ember.eye(3)).item()
+        3.0
+    """
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for i, x in enumerate(operands):
+        if not isinstance(x, TensorCore):
+            raise TypeError(f"einsum: operand {i} must be a Tensor, not {type(x).__name__}")
+    if not operands:
+        raise RuntimeError("einsum: must provide at least one operand")
+    for x in operands[1:]:
+        if x.dtype is not operands[0].dtype:
+            raise RuntimeError(
+                f"einsum: expected all operands to have the same dtype, got "
+                f"{', '.join(repr(o.dtype) for o in operands)}"
+            )
+    explicit, shapes = _parse_einsum(equation, [o._buf.shape for o in operands])
+    ops = [o if o._buf.shape == s else o.expand(*s) for o, s in zip(operands, shapes)]
+    return L.Einsum.apply(*ops, equation=explicit)
+
+
+def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[str, list[tuple[int, ...]]]:
+    """Rewrite ``equation`` with explicit letters only, and the shape each operand broadcasts to.
+
+    Ellipsis dimensions get unused letters (right-aligned across operands), an implicit
+    output is made explicit, and a letter's size-1 dimensions take its largest size.
+    """
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    if "->" in rhs:
+        raise RuntimeError(f"einsum: more than one '->' in the equation {equation!r}")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        more = "more" if len(shapes) > len(terms) else "fewer"
+        raise RuntimeError(
+            f"einsum: {more} operands were provided ({len(shapes)}) than specified in the equation "
+            f"{equation!r} ({len(terms)})"
+        )
+    # each term as a list of letters with "..." kept as one item
+    parsed = [_labels(t, i, equation) for i, t in enumerate(terms)]
+    ell_dims = 0
+    for i, (labels, shape) in enumerate(zip(parsed, shapes)):
+        named = len(labels) - ("..." in labels)
+        if ("..." in labels and named > len(shape)) or ("..." not in labels and named != len(shape)):
+            raise RuntimeError(
+                f"einsum: operand {i} has {len(shape)} dimensions (shape {shape}) but its subscripts "
+                f"{terms[i]!r} name {named}" + ("" if "..." in labels else " and no ellipsis was given")
+            )
+        if "..." in labels:
+            ell_dims = max(ell_dims, len(shape) - named)
+    used = set(lhs + rhs)
+    ell = "".join([c for c in L._LETTERS if c not in used][:ell_dims])
+    if len(ell) < ell_dims:
+        raise RuntimeError(f"einsum: too many dimensions for the 52 subscript letters in {equation!r}")
+    subs = []
+    for labels, shape in zip(parsed, shapes):
+        k = len(shape) - (len(labels) - 1) if "..." in labels else 0
+        subs.append("".join(ell[ell_dims - k:] if c == "..." else c for c in labels))
+    # sizes: equal, or 1 broadcasting against the rest
+    size: dict[str, int] = {}
+    for i, (sub, shape) in enumerate(zip(subs, shapes)):
+        mine: dict[str, int] = {}
+        for c, n in zip(sub, shape):
+            if mine.setdefault(c, n) != n:
+                raise RuntimeError(
+                    f"einsum: subscript {c!r} is repeated in operand {i} with different sizes {mine[c]} "
+                    f"and {n} (shape {shape})"
+                )
+            prev = size.get(c, 1)
+            if n != prev and n != 1 and prev != 1:
+                what = "ellipsis dimension" if c in ell else f"subscript {c!r}"
+                raise RuntimeError(
+                    f"einsum: {what} has size {n} in operand {i} (shape {shape}), which does not "
+                    f"broadcast with size {prev} in an earlier operand"
+                )
+            if c not in size or size[c] == 1:
+                size[c] = n
+    if arrow:
+        out_labels = _labels(rhs, None, equation)
+        out = "".join(ell if c == "..." else c for c in out_labels)
+        for c in out:
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum: output subscript {c!r} appears more than once in {equation!r}")
+            if c not in size:
+                raise RuntimeError(f"einsum: output subscript {c!r} does not appear in any operand of {equation!r}")
+    else:
+        once = sorted(c for c in size if c not in ell and "".join(subs).count(c) == 1)
+        out = ell + "".join(once)
+    targets = [tuple(size[c] for c in sub) for sub in subs]
+    return ",".join(subs) + "->" + out, targets
+
+
+def _labels(term: str, i: int | None, equation: str) -> list[str]:
+    where = "the output" if i is None else f"operand {i}"
+    rest = term.replace("...", "", 1)
+    if "." in rest:
+        raise RuntimeError(f"einsum: '.' in {where} of {equation!r} that is not part of an ellipsis '...'")
+    for c in rest:
+        if c not in L._LETTERS:
+            raise RuntimeError(f"einsum: invalid subscript {c!r} in {equation!r}; subscripts must be in [a-zA-Z]")
+    labels: list[str] = []
+    j = 0
+    while j < len(term):
+        if term.startswith("...", j):
+            labels.append("...")
+            j += 3
+        else:
+            labels.append(term[j])
+            j += 1
+    return labels

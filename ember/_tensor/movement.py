@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# pad is not in __all__ (PyTorch has no torch.pad); ember.nn.functional re-exports it
+from ember._tensor._join import cat, concat, concatenate, hstack, pad, stack, vstack  # noqa: F401
 from ember._tensor.core import TensorCore, _norm_dim
 from ember.ops import movement as M
 
 if TYPE_CHECKING:
     from ember._tensor import Tensor
 
-__all__ = ["reshape", "permute", "transpose", "flatten", "squeeze", "unsqueeze", "t"]
+__all__ = [
+    "reshape", "permute", "transpose", "swapaxes", "swapdims", "flatten", "unflatten", "squeeze", "unsqueeze",
+    "t", "broadcast_to", "narrow", "chunk", "split", "flip", "fliplr", "flipud", "roll", "tril", "triu",
+    "movedim", "moveaxis", "tile", "cat", "concat", "concatenate", "stack", "hstack", "vstack",
+]
+_COMPOSED = ("cat", "concat", "concatenate", "stack", "hstack", "vstack")  # defined in _join
 
 
 def _shape_arg(args: tuple[Any, ...]) -> tuple[int, ...]:
@@ -177,6 +184,180 @@ class MovementMixin:
         return self.reshape(shape[:d] + sizes + shape[d + 1 :])
 
 
+    def broadcast_to(self, size: Any) -> Tensor:
+        return self.expand(size)
+
+    # ---- pieces: narrow, split, chunk ------------------------------------------------
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        """The view ``self[..., start:start + length, ...]`` along ``dim``."""
+        shape = self._buf.shape  # type: ignore[attr-defined]
+        if not shape:
+            raise RuntimeError("narrow: cannot be applied to a 0-dim tensor")
+        d = _norm_dim(dim, len(shape), "narrow")
+        n, start, length = shape[d], int(start), int(length)
+        if not -n <= start <= n:
+            raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+        if length < 0:
+            raise RuntimeError(f"narrow: length must be non-negative, got {length}")
+        start %= n if n else 1
+        if start + length > n:
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})")
+        return _shrink(self, d, start, start + length)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Cut into pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
+        shape = self._buf.shape  # type: ignore[attr-defined]
+        if not shape:
+            raise RuntimeError("split: expects at least a 1-dimensional tensor")
+        d = _norm_dim(dim, len(shape), "split")
+        n = shape[d]
+        if isinstance(split_size_or_sections, (list, tuple)):
+            sizes = [int(s) for s in split_size_or_sections]
+            if any(s < 0 for s in sizes):
+                raise RuntimeError(
+                    f"split_with_sizes: expects split_sizes have only non-negative entries, but got split_sizes={sizes}"
+                )
+            if sum(sizes) != n:
+                raise RuntimeError(
+                    f"split_with_sizes: expects split_sizes to sum exactly to {n} (input tensor's size at "
+                    f"dimension {d}), but got split_sizes={sizes}"
+                )
+        else:
+            size = int(split_size_or_sections)
+            if size < 0:
+                raise RuntimeError(f"split: expects split_size be non-negative, but got split_size={size}")
+            if size == 0 and n != 0:
+                raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+            sizes = [min(size, n - a) for a in range(0, n, size)] if n else [0]
+        out, a = [], 0
+        for s in sizes:
+            out.append(_shrink(self, d, a, a + s))
+            a += s
+        return tuple(out)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """Cut into at most ``chunks`` equal pieces along ``dim`` (the last may be smaller)."""
+        shape = self._buf.shape  # type: ignore[attr-defined]
+        if not shape:
+            raise RuntimeError("chunk: expects at least a 1-dimensional tensor")
+        if chunks <= 0:
+            raise RuntimeError(f"chunk: expects `chunks` to be greater than 0, got: {chunks}")
+        d = _norm_dim(dim, len(shape), "chunk")
+        n = shape[d]
+        if n == 0:
+            return tuple(_shrink(self, d, 0, 0) for _ in range(chunks))
+        return self.split(-(-n // chunks), d)
+
+    def unsafe_split(self, split_size: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return self.split(split_size, dim)
+
+    # ---- reordering and repeating ----------------------------------------------------
+    def flip(self, *dims: Any) -> Tensor:
+        """Reverse the order of entries along ``dims``."""
+        axes = _dims_arg(dims, self.ndim, "flip")  # type: ignore[attr-defined]
+        if not self.ndim or not axes:  # type: ignore[attr-defined]
+            return M.Reshape.apply(self, shape=self._buf.shape)  # type: ignore[attr-defined]
+        return M.Flip.apply(self, axes=axes)
+
+    def fliplr(self) -> Tensor:
+        if self.ndim < 2:  # type: ignore[attr-defined]
+            raise RuntimeError(f"fliplr: input must be >= 2-d, got {self.ndim}-d")  # type: ignore[attr-defined]
+        return self.flip(1)
+
+    def flipud(self) -> Tensor:
+        if self.ndim < 1:  # type: ignore[attr-defined]
+            raise RuntimeError("flipud: input must be >= 1-d, got 0-d")
+        return self.flip(0)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """Shift entries cyclically by ``shifts`` along ``dims`` (None: over the flattened tensor)."""
+        sh = tuple(int(s) for s in shifts) if isinstance(shifts, (tuple, list)) else (int(shifts),)
+        if dims is None:
+            if len(sh) != 1:
+                raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(sh)}, dims: 0")
+            return M.Roll.apply(self, shifts=sh, axes=None)
+        ds = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(sh) != len(ds):
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(sh)}, dims: {len(ds)}")
+        nd = self.ndim  # type: ignore[attr-defined]
+        if nd == 0:
+            raise IndexError(f"roll: dimension specified as {ds[0]} but tensor has no dimensions")
+        return M.Roll.apply(self, shifts=sh, axes=tuple(_norm_dim(d, nd, "roll") for d in ds))
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """Move dims ``source`` to positions ``destination``; the others keep their order."""
+        nd = self.ndim  # type: ignore[attr-defined]
+        src = list(source) if isinstance(source, (tuple, list)) else [source]
+        dst = list(destination) if isinstance(destination, (tuple, list)) else [destination]
+        if len(src) != len(dst):
+            raise RuntimeError(
+                f"movedim: invalid source or destination dims: source ({src} dims) should contain the same "
+                f"number of dims as destination ({dst} dims)"
+            )
+        s = [_norm_dim(d, nd, "movedim") for d in src]
+        t = [_norm_dim(d, nd, "movedim") for d in dst]
+        for name, v, orig in (("source", s, src), ("destination", t, dst)):
+            if len(set(v)) != len(v):
+                raise RuntimeError(f"movedim: repeated dim in `{name}` ({orig})")
+        order: list[int | None] = [None] * nd
+        for a, b in zip(s, t):
+            order[b] = a
+        rest = iter(d for d in range(nd) if d not in s)
+        return self.permute(tuple(o if o is not None else next(rest) for o in order))
+
+    moveaxis = movedim
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tile the tensor ``sizes[i]`` times along each dim (extra leading sizes add dims)."""
+        reps = _shape_arg(sizes)
+        shape = self._buf.shape  # type: ignore[attr-defined]
+        if len(reps) < len(shape):
+            raise RuntimeError(
+                "repeat: number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                f"tensor (repeats {reps}, tensor shape {tuple(shape)})"
+            )
+        shape = (1,) * (len(reps) - len(shape)) + tuple(shape)
+        out = tuple(r * n for r, n in zip(reps, shape))
+        if any(r < 0 for r in reps):
+            raise RuntimeError(f"repeat: trying to create tensor with negative dimension: repeats {list(reps)}")
+        # (s0, s1) -> (1, s0, 1, s1) -> expand (r0, s0, r1, s1) -> (r0*s0, r1*s1)
+        ones = tuple(x for n in shape for x in (1, n))
+        spread = tuple(x for r, n in zip(reps, shape) for x in (r, n))
+        return self.reshape(ones).expand(spread).reshape(out)
+
+    def tile(self, *dims: Any) -> Tensor:
+        """Like ``repeat``, but fewer ``dims`` than tensor dims are padded with leading 1s."""
+        reps = _shape_arg(dims)
+        return self.repeat((1,) * (self.ndim - len(reps)) + reps)  # type: ignore[attr-defined]
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """Zero the entries above the ``diagonal``-th diagonal of the last two dims."""
+        if self.ndim < 2:  # type: ignore[attr-defined]
+            raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+        return M.Tril.apply(self, k=int(diagonal))
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """Zero the entries below the ``diagonal``-th diagonal of the last two dims."""
+        if self.ndim < 2:  # type: ignore[attr-defined]
+            raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+        return M.Triu.apply(self, k=int(diagonal))
+
+
+def _shrink(x: Any, dim: int, start: int, stop: int) -> Tensor:
+    """The view ``x[..., start:stop, ...]`` along ``dim`` (a Shrink, whose backward pads)."""
+    bounds = tuple((start, stop) if a == dim else (0, n) for a, n in enumerate(x._buf.shape))
+    return M.Shrink.apply(x, bounds=bounds)
+
+
+def _dims_arg(dims: tuple[Any, ...], ndim: int, op: str) -> tuple[int, ...]:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    axes = tuple(_norm_dim(d, ndim, op) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"{op}: dim {dims} appears multiple times in the list of dims")
+    return axes if ndim else ()
+
+
 def _fn(name: str) -> Any:
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
         if not isinstance(input, TensorCore):
@@ -189,4 +370,5 @@ def _fn(name: str) -> Any:
 
 
 for _n in __all__:
-    globals()[_n] = _fn(_n)
+    if _n not in _COMPOSED:
+        globals()[_n] = _fn(_n)

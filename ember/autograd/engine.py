@@ -17,43 +17,30 @@ if TYPE_CHECKING:
     from ember.function import Function
 
 
-def toposort(root: Function) -> list[Function]:
-    """Return the Functions reachable from ``root``, each after every Function that uses it."""
-    order: list[Function] = []
-    visited: set[int] = set()
-    stack: list[Any] = [root]
-    add = visited.add
-    push = stack.append
-    pop = stack.pop
-    done = order.append
+def dependencies(roots: list[Function]) -> dict[Function, int]:
+    """Count, for every Function reachable from ``roots``, how many graph edges consume its output.
+
+    Backward runs a Function once this count drops to zero, i.e. after every Function
+    that uses its output has passed its gradient on (Kahn's topological order). The walk
+    is iterative, so a 100,000-op chain needs no recursion.
+    """
+    deps = dict.fromkeys(roots, 0)
+    stack = list(deps)
+    push, pop = stack.append, stack.pop
     while stack:
         fn = pop()
-        if fn.__class__ is _Done:
-            done(fn.fn)
-            continue
-        key = id(fn)
-        if key in visited:
-            continue
-        add(key)
-        push(_Done(fn))
         inputs = fn.inputs
         if inputs is None:
             raise _freed_error(fn)
         for t in inputs:
             p = t._ctx
-            if p is not None and id(p) not in visited:
-                push(p)
-    order.reverse()
-    return order
-
-
-class _Done:
-    """Stack marker: all of ``fn``'s inputs have been ordered."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Function) -> None:
-        self.fn = fn
+            if p is not None:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    push(p)
+    return deps
 
 
 def _freed_error(fn: Function) -> RuntimeError:
@@ -127,10 +114,16 @@ def run_backward(
     from ember.function import _make_tensor  # late: set once Tensor exists
 
     grads: dict[Function, Buffer] = {}
-    leaf_roots = []
+    # Leaf gradients are summed here first and stored once at the end, so a leaf's
+    # hooks see its total gradient (as PyTorch's AccumulateGrad does).
+    leaf_grads: dict[int, list] = {}
     for t, g in roots:
         if t._ctx is None:
-            leaf_roots.append((t, g))
+            entry = leaf_grads.get(id(t))
+            if entry is None:
+                leaf_grads[id(t)] = [t, g]
+            else:
+                entry[1] = entry[1] + g
         else:
             prev = grads.get(t._ctx)
             grads[t._ctx] = g if prev is None else prev + g
@@ -142,71 +135,62 @@ def run_backward(
             cap_ids[id(t)] = k
             if t._ctx is not None:
                 cap_fns[id(t._ctx)] = k
-    # Leaf gradients are summed here first and stored once at the end, so a leaf's
-    # hooks see its total gradient (as PyTorch's AccumulateGrad does).
-    leaf_grads: dict[int, list] = {}
-
-    def to_leaf(t: Tensor, g: Buffer) -> None:
-        entry = leaf_grads.get(id(t))
-        if entry is None:
-            leaf_grads[id(t)] = [t, g]
-        else:
-            entry[1] = entry[1] + g
-
-    for t, g in leaf_roots:
-        to_leaf(t, g)
-
-    ctxs = [t._ctx for t, _ in roots if t._ctx is not None]
-    if len(ctxs) == 1:
-        order = toposort(ctxs[0])
-    else:
-        order = _multi_toposort(ctxs)
+    deps = dependencies([t._ctx for t, _ in roots if t._ctx is not None])
+    ready = [fn for fn, n in deps.items() if n == 0]
     anomaly = _grad_state.anomaly
     was_enabled = _grad_state.enabled
     _grad_state.enabled = False  # backward builds no graph of its own
     try:
-        for fn in order:
-            g = grads.pop(fn, None)
-            if g is None:
-                continue
+        while ready:
+            fn = ready.pop()
             inputs = fn.inputs
-            if inputs is None:
-                raise _freed_error(fn)
-            if fn._hooks:
-                for h in fn._hooks:
-                    r = h(_make_tensor(g, None))
-                    if r is not None:
-                        g = r._buf
-            if cap_fns:
-                k = cap_fns.get(id(fn))
-                if k is not None:
-                    prev = captured.get(k)
-                    captured[k] = g if prev is None else prev + g
-            if inplace_clock.now != fn._stamp:
-                _check_versions(fn)
-            res = fn.backward(g)
-            if res.__class__ is not tuple:
-                res = (res,)
-            if len(res) != len(inputs):
-                raise RuntimeError(
-                    f"{fn.name()}.backward returned {len(res)} gradients, but the operation has "
-                    f"{len(inputs)} inputs"
-                )
-            for i, (t, gi) in enumerate(zip(inputs, res)):
-                if gi is None or not t.requires_grad:
-                    continue
-                if gi.shape != t._buf.shape:
-                    gi = _fit(fn, i, gi, t)
-                if anomaly:
-                    _check_grad(fn, i, gi)
+            g = grads.pop(fn, None)
+            res: Any = ()
+            if g is not None:  # else no gradient reached fn: only release its inputs below
+                if fn._hooks:
+                    for h in fn._hooks:
+                        r = h(_make_tensor(g, None))
+                        if r is not None:
+                            g = r._buf
+                if cap_fns:
+                    k = cap_fns.get(id(fn))
+                    if k is not None:
+                        prev = captured.get(k)
+                        captured[k] = g if prev is None else prev + g
+                if inplace_clock.now != fn._stamp:
+                    _check_versions(fn)
+                res = fn.backward(g)
+                if res.__class__ is not tuple:
+                    res = (res,)
+                if len(res) != len(inputs):
+                    raise RuntimeError(
+                        f"{fn.name()}.backward returned {len(res)} gradients, but the operation has "
+                        f"{len(inputs)} inputs"
+                    )
+            for i, t in enumerate(inputs):
                 p = t._ctx
-                if p is None:
-                    to_leaf(t, gi)
-                else:
-                    prev = grads.get(p)
-                    grads[p] = gi if prev is None else prev + gi
-            if not retain_graph:
-                vars(fn).clear()  # frees saved buffers; inputs falls back to None
+                gi = res[i] if res else None
+                if gi is not None and t.requires_grad:
+                    if gi.shape != t._buf.shape:
+                        gi = _fit(fn, i, gi, t)
+                    if anomaly:
+                        _check_grad(fn, i, gi)
+                    if p is None:
+                        entry = leaf_grads.get(id(t))
+                        if entry is None:
+                            leaf_grads[id(t)] = [t, gi]
+                        else:
+                            entry[1] = entry[1] + gi
+                    else:
+                        prev = grads.get(p)
+                        grads[p] = gi if prev is None else prev + gi
+                if p is not None:
+                    n = deps[p] - 1
+                    deps[p] = n
+                    if n == 0:
+                        ready.append(p)
+            if g is not None and not retain_graph:
+                fn.__dict__.clear()  # frees saved buffers; inputs falls back to None
     finally:
         _grad_state.enabled = was_enabled
     _store_leaf_grads(leaf_grads, capture, cap_ids, captured)
@@ -238,19 +222,3 @@ def _store_leaf_grads(leaf_grads: dict, capture: Any, cap_ids: dict, captured: d
             t.grad = _make_tensor(g, None)
         else:
             t.grad._buf.accumulate_(g)
-
-
-def _multi_toposort(ctxs: list[Function]) -> list[Function]:
-    # one ordering for several roots: sort under a virtual root that uses them all
-    class _Root:
-        inputs = tuple(_Holder(c) for c in ctxs)
-
-    order = toposort(_Root())  # type: ignore[arg-type]
-    return [f for f in order if f.__class__ is not _Root]
-
-
-class _Holder:
-    __slots__ = ("_ctx",)
-
-    def __init__(self, ctx: Function) -> None:
-        self._ctx = ctx

@@ -39,7 +39,7 @@ def grad(
         >>> import ember
         >>> x = ember.tensor(3.0, requires_grad=True)
         >>> ember.autograd.grad(x * x, x)
-        (tensor(6.0000),)
+        (tensor(6.),)
     """
     from ember._tensor.core import _make
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ember import dtypes
+from ember.backend import numpy_linalg
 from ember.buffer import Buffer, inplace_clock
 
 _TO_NP = {d: np.dtype(d.name) for d in dtypes.ALL}
@@ -54,6 +55,13 @@ rng = _Rng()
 
 def _unwrap(o: Any) -> Any:
     return o.data if o.__class__ is NumpyBuffer else o
+
+
+def _num(d: Any) -> Any:
+    # NumPy runs arithmetic on a 0-d array through the full ufunc machinery (~0.7 us) but
+    # on the equal NumPy scalar in ~0.1 us, with the same result: 0-d operands are read as
+    # scalars, which is most of the per-op cost of small-tensor (0-d) code.
+    return d[()] if d.__class__ is _ndarray and not d.ndim else d
 
 
 class NumpyBuffer(Buffer):
@@ -179,7 +187,8 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(gen.gen.permutation(n).astype(_TO_NP[dtype], copy=False))
 
     @staticmethod
-    def randint_from(gen: _Rng, low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> NumpyBuffer:
+    def randint_from(gen: _Rng, low: int, high: int, shape: tuple[int, ...],
+                     dtype: dtypes.dtype) -> NumpyBuffer:
         """``randint`` drawn from ``gen``."""
         return NumpyBuffer(gen.gen.integers(low, high, size=shape, dtype=_TO_NP[dtype]))
 
@@ -227,38 +236,45 @@ class NumpyBuffer(Buffer):
     def __neg__(self) -> NumpyBuffer:
         return NumpyBuffer(-self.data)
 
+    # ---- arithmetic (0-d operands as scalars, see _num) ----
     def __add__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(self.data + (o.data if o.__class__ is NumpyBuffer else o))
+        return NumpyBuffer(_num(self.data) + _num(o.data if o.__class__ is NumpyBuffer else o))
 
     def __radd__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(o + self.data)
+        return NumpyBuffer(o + _num(self.data))
 
     def __sub__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(self.data - (o.data if o.__class__ is NumpyBuffer else o))
+        return NumpyBuffer(_num(self.data) - _num(o.data if o.__class__ is NumpyBuffer else o))
 
     def __rsub__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(o - self.data)
+        return NumpyBuffer(o - _num(self.data))
 
     def __mul__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(self.data * (o.data if o.__class__ is NumpyBuffer else o))
+        return NumpyBuffer(_num(self.data) * _num(o.data if o.__class__ is NumpyBuffer else o))
 
     def __rmul__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(o * self.data)
+        return NumpyBuffer(o * _num(self.data))
 
     def __truediv__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(self.data / (o.data if o.__class__ is NumpyBuffer else o))
+        return NumpyBuffer(_num(self.data) / _num(o.data if o.__class__ is NumpyBuffer else o))
 
     def __rtruediv__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(o / self.data)
+        return NumpyBuffer(o / _num(self.data))
 
     def __pow__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(self.data ** (o.data if o.__class__ is NumpyBuffer else o))
+        return NumpyBuffer(_num(self.data) ** _num(o.data if o.__class__ is NumpyBuffer else o))
 
     def __rpow__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(o**self.data)
+        return NumpyBuffer(o ** _num(self.data))
 
     def __matmul__(self, o: NumpyBuffer) -> NumpyBuffer:
-        return NumpyBuffer(np.matmul(self.data, o.data))
+        return NumpyBuffer(numpy_linalg.matmul(self.data, o.data))
+
+    # ---- linalg -----------------------------------------------------------------
+    @staticmethod
+    def einsum(subscripts: str, *operands: NumpyBuffer) -> NumpyBuffer:
+        """Einstein summation over explicit subscripts (``'bij,bjk->bik'``: letters only, no ellipsis)."""
+        return NumpyBuffer(numpy_linalg.einsum(subscripts, [o.data for o in operands]))
 
     def floordiv(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(np.floor_divide(self.data, _unwrap(o)))
@@ -377,6 +393,14 @@ class NumpyBuffer(Buffer):
     def clip(self, lo: Any, hi: Any) -> NumpyBuffer:
         return NumpyBuffer(np.clip(self.data, lo, hi))
 
+    # ---- elementwise: C-style division (fmod, trunc) --------------------------------
+    def fmod(self, o: Any) -> NumpyBuffer:
+        """Remainder with the sign of the dividend (C's fmod), unlike ``mod``."""
+        return NumpyBuffer(np.fmod(self.data, _unwrap(o)))
+
+    def trunc(self) -> NumpyBuffer:
+        return NumpyBuffer(np.trunc(self.data))
+
     # ---- reductions -------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> NumpyBuffer:
         return NumpyBuffer(np.sum(self.data, axis=axis, keepdims=keepdims))
@@ -409,10 +433,31 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.all(self.data, axis=axis, keepdims=keepdims))
 
     def argsort(self, axis: int, descending: bool, stable: bool = True) -> NumpyBuffer:
-        x = -self.data if descending and self.data.dtype != np.bool_ else self.data
-        if descending and self.data.dtype == np.bool_:
-            x = ~self.data
-        return NumpyBuffer(np.argsort(x, axis=axis, kind="stable" if stable else None).astype(np.int64))
+        x = self.data
+        kind = "stable" if stable else None
+        if not descending:
+            return NumpyBuffer(np.argsort(x, axis=axis, kind=kind).astype(np.int64, copy=False))
+        # Descending without negating (which wraps unsigned ints and sends NaN last): sort the
+        # reversed array and reverse back, so ties keep their original order and NaN comes first.
+        idx = np.flip(np.argsort(np.flip(x, axis), axis=axis, kind=kind), axis)
+        return NumpyBuffer((x.shape[axis] - 1 - idx).astype(np.int64, copy=False))
+
+    # ---- reductions: top-k ------------------------------------------------------
+    def topk(self, k: int, axis: int, largest: bool = True) -> NumpyBuffer:
+        """Indices of the ``k`` largest (or smallest) entries along ``axis``, best first (NaN is largest)."""
+        x = self.data
+        n = x.shape[axis]
+        lead = (slice(None),) * axis
+        if k * 4 >= n or n <= 64 or k == 0:  # a full sort is cheaper than partitioning
+            order = self.argsort(axis, largest, True).data
+            return NumpyBuffer(np.ascontiguousarray(order[lead + (slice(None, k),)]))
+        # partition in O(n), then sort only the k winners
+        if largest:
+            idx = np.argpartition(x, n - k, axis=axis)[lead + (slice(n - k, None),)]
+        else:
+            idx = np.argpartition(x, k - 1, axis=axis)[lead + (slice(None, k),)]
+        order = NumpyBuffer(np.take_along_axis(x, idx, axis=axis)).argsort(axis, largest, True).data
+        return NumpyBuffer(np.take_along_axis(idx, order, axis=axis).astype(np.int64, copy=False))
 
     # ---- movement ---------------------------------------------------------------
     def reshape(self, shape: tuple[int, ...]) -> NumpyBuffer:
@@ -425,7 +470,10 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.broadcast_to(self.data, shape))
 
     def contiguous(self) -> NumpyBuffer:
-        return NumpyBuffer(np.ascontiguousarray(self.data))
+        d = self.data
+        if d.__class__ is not _ndarray or d.flags.c_contiguous:
+            return NumpyBuffer(d)
+        return NumpyBuffer(np.array(d, order="C"))  # (ascontiguousarray would make 0-d into 1-d)
 
     def is_contiguous(self) -> bool:
         d = self.data
@@ -459,6 +507,88 @@ class NumpyBuffer(Buffer):
     def stack(bufs: list[NumpyBuffer], axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.stack([b.data for b in bufs], axis=axis))
 
+    # ---- conv / pool: sliding windows -------------------------------------------
+    def windows(
+        self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]
+    ) -> NumpyBuffer:
+        """A read-only view of every window along ``axes`` (no copy; the first half of im2col).
+
+        The result has self's shape with each ``axes[i]`` replaced by its window count
+        ``(n - dilation*(kernel-1) - 1) // stride + 1``, followed by the ``kernel`` axes.
+        """
+        x = np.asarray(self.data)
+        shape, strides = list(x.shape), list(x.strides)
+        for a, k, s, d in zip(axes, kernel, stride, dilation):
+            shape[a] = (x.shape[a] - d * (k - 1) - 1) // s + 1
+            strides[a] = x.strides[a] * s
+        shape.extend(kernel)
+        strides.extend(x.strides[a] * d for a, d in zip(axes, dilation))
+        return NumpyBuffer(np.lib.stride_tricks.as_strided(x, tuple(shape), tuple(strides), writeable=False))
+
+    def unwindow(
+        self, shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]
+    ) -> NumpyBuffer:
+        """Add every window back into a zero array of ``shape``: the adjoint of ``windows`` (col2im).
+
+        ``self`` is shaped like ``windows``' result (window counts at ``axes``, kernel axes last).
+        """
+        w = np.asarray(self.data)
+        kernel = w.shape[w.ndim - len(axes):]
+        out = np.zeros(shape, dtype=w.dtype)
+        if all(s == k and d == 1 for s, k, d in zip(stride, kernel, dilation)):
+            # windows tile the array: one strided copy instead of a loop of adds
+            region, split, perm = [slice(None)] * len(shape), [], []
+            for i in range(len(shape)):
+                if i in axes:
+                    j = axes.index(i)
+                    region[i] = slice(0, w.shape[i] * kernel[j])
+                    split += [w.shape[i], kernel[j]]
+                    perm += [i, len(shape) + j]
+                else:
+                    split.append(shape[i])
+                    perm.append(i)
+            out[tuple(region)].reshape(split)[...] = w.transpose(perm)
+            return NumpyBuffer(out)
+        for offs in np.ndindex(*kernel):
+            idx = [slice(None)] * len(shape)
+            for a, o, s, d in zip(axes, offs, stride, dilation):
+                idx[a] = slice(o * d, o * d + (w.shape[a] - 1) * s + 1, s)
+            out[tuple(idx)] += w[(Ellipsis, *offs)]
+        return NumpyBuffer(out)
+
+    def max_onehot(self, axes: tuple[int, ...]) -> tuple[NumpyBuffer, NumpyBuffer]:
+        """Max over ``axes`` (kept as size 1) and a bool mask marking each slice's first maximum.
+
+        "First" is in row-major order over ``axes``, and NaN counts as the maximum (max
+        pooling's rule in PyTorch), so the mask routes each output's gradient to one input.
+        """
+        x = np.asarray(self.data)
+        positions = []
+        for pos in np.ndindex(*[x.shape[a] for a in axes]):
+            idx = [slice(None)] * x.ndim
+            for a, p in zip(axes, pos):
+                idx[a] = slice(p, p + 1)
+            positions.append(tuple(idx))
+        if 1 < len(positions) <= 16:
+            # a few strided maxima beat NumPy's reduction over non-adjacent axes
+            m = np.maximum(x[positions[0]], x[positions[1]])
+            for p in positions[2:]:
+                np.maximum(m, x[p], out=m)
+        else:
+            m = x.max(axis=axes, keepdims=True)
+        mask = x == m
+        nan = np.isnan(m) if m.dtype.kind == "f" else None
+        if nan is not None and nan.any():
+            mask |= np.isnan(x) & nan
+        elif np.count_nonzero(mask) == m.size:
+            return NumpyBuffer(m), NumpyBuffer(mask)
+        seen = np.zeros(m.shape, dtype=np.bool_)  # ties: keep the first hit of each slice
+        for p in positions:
+            hit = mask[p]
+            hit &= ~seen
+            seen |= hit
+        return NumpyBuffer(m), NumpyBuffer(mask)
+
     # ---- gather / scatter -------------------------------------------------------
     def take_along(self, indices: NumpyBuffer, axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.take_along_axis(self.data, indices.data, axis=axis))
@@ -489,6 +619,85 @@ class NumpyBuffer(Buffer):
         else:
             np.add.at(out, idx, src.data)
         return NumpyBuffer(out)
+
+    # ---- movement and indexing: torch-layout gather/scatter, in-place scatter-add ----
+    def gather(self, indices: NumpyBuffer, axis: int) -> NumpyBuffer:
+        """``out[i][j] = self[indices[i][j]][j]`` (axis 0); off ``axis``, indices may be smaller than self."""
+        d, idx = self.data, indices.data
+        if idx.shape != d.shape:  # use only the leading part of self on the other axes (a view)
+            d = d[tuple(slice(None) if a == axis else slice(0, n) for a, n in enumerate(idx.shape))]
+        return NumpyBuffer(np.take_along_axis(d, idx, axis=axis))
+
+    def scatter_(self, indices: NumpyBuffer, src: Any, axis: int, accumulate: bool = False) -> None:
+        """In-place ``self[indices[i][j]][j] = src[i][j]`` (axis 0), or ``+=`` with repeats adding up.
+
+        ``src`` is a scalar or a buffer at least as large as ``indices``; only its leading
+        ``indices.shape`` part is used.
+        """
+        d = self.data if self.data.__class__ is _ndarray else np.array(self.data)
+        idx = indices.data
+        s = _unwrap(src)
+        if s.__class__ is _ndarray and s.shape != idx.shape:
+            s = s[tuple(slice(0, n) for n in idx.shape)]
+        grid = list(np.indices(idx.shape, sparse=True))
+        grid[axis] = idx
+        if not accumulate:
+            d[tuple(grid)] = s
+        elif d.flags.c_contiguous:
+            # one flat index: ufunc.at on a 1-d target is several times faster than on n-d
+            flat = np.ravel_multi_index(tuple(grid), d.shape, mode="wrap")
+            np.add.at(d.reshape(-1), flat.reshape(-1), np.broadcast_to(s, idx.shape).reshape(-1))
+        else:
+            np.add.at(d, tuple(grid), s)
+        self.data = d
+        self._bump()
+
+    def index_add_(self, index: Any, src: NumpyBuffer) -> None:
+        """In-place ``self[index] += src`` where repeated indices add up (the adjoint of getitem)."""
+        d = self.data if self.data.__class__ is _ndarray else np.array(self.data)
+        idx = _unwrap_index(index)
+        if idx.__class__ is tuple and len(idx) == 1:
+            idx = idx[0]
+        s = np.asarray(src.data)
+        if (idx.__class__ is _ndarray and idx.dtype != np.bool_ and idx.ndim >= 1 and d.ndim >= 1
+                and d.flags.c_contiguous and s.size >= 8192 and d.dtype == s.dtype):
+            # rows of a table gathered with repeats (the embedding backward)
+            n = idx.size
+            NumpyBuffer._add_rows_grouped(d.reshape(d.shape[0], -1), idx.reshape(n), s.reshape(n, -1))
+        else:
+            np.add.at(d, idx, s)
+        self.data = d
+        self._bump()
+
+    @staticmethod
+    def _add_rows_grouped(out: np.ndarray, idx: np.ndarray, src: np.ndarray) -> None:
+        """``out[idx] += src`` for 1-d ``idx`` with repeats, without ``np.add.at``'s per-element cost.
+
+        Sort the indices; a row that occurs often (>= 16 times) gets one contiguous sum of its
+        source rows; the rest go in rounds of fancy adds where no row repeats within a round.
+        """
+        order = np.argsort(idx, kind="stable")
+        sidx = idx[order]
+        if sidx.size and sidx[0] < 0:  # -1 and n-1 are the same row: make them one group
+            idx = np.where(idx < 0, idx + out.shape[0], idx)
+            order = np.argsort(idx, kind="stable")
+            sidx = idx[order]
+        starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])
+        counts = np.diff(np.r_[starts, sidx.size])
+        heavy = counts >= 16
+        if heavy.any():
+            for a, c in zip(starts[heavy].tolist(), counts[heavy].tolist()):
+                out[sidx[a]] += src[order[a : a + c]].sum(axis=0)
+            light = ~heavy
+            starts, counts = starts[light], counts[light]
+        while starts.size:
+            out[sidx[starts]] += src[order[starts]]
+            more = counts > 1
+            starts, counts = starts[more] + 1, counts[more] - 1
+
+    def nonzero(self) -> NumpyBuffer:
+        """The (n, ndim) int64 coordinates of the non-zero elements, in row-major order."""
+        return NumpyBuffer(np.argwhere(self.data).astype(np.int64, copy=False))
 
     # ---- in-place updates -------------------------------------------------------
     def _bump(self) -> None:
@@ -544,6 +753,106 @@ class NumpyBuffer(Buffer):
         """True when the memory belongs to another array (a view, a broadcast, a slice)."""
         d = self.data
         return d.__class__ is _ndarray and (d.base is not None or not d.flags.writeable)
+
+    # ---- in-place update arithmetic (optimizers) ------------------------------------
+    # ``self += value * f(a, b)`` in one call: the temporary f(a, b) lives in a reused
+    # scratch array, so an optimizer step allocates nothing here. Scalars are passed as
+    # Python floats so NumPy computes in the buffer's dtype (a np.float64 would upcast).
+    def _writable(self) -> np.ndarray:
+        """The array to write into; a NumPy scalar or a read-only view becomes an owned array."""
+        d = self.data
+        if d.__class__ is not _ndarray or not d.flags.writeable:
+            d = self.data = np.array(d)
+        return d
+
+    def add_(self, o: Any, alpha: float = 1.0) -> None:
+        """In-place ``self += alpha * o``."""
+        d = self._writable()
+        o = _unwrap(o)
+        if alpha == 1:
+            np.add(d, o, out=d, casting="unsafe")
+        else:
+            raw, tmp = _scratch(d)
+            np.multiply(o, float(alpha), out=tmp, casting="unsafe")
+            np.add(d, tmp, out=d)
+            _SCRATCH.append(raw)
+        self._bump()
+
+    def addcmul_(self, a: Any, b: Any, value: float = 1.0) -> None:
+        """In-place ``self += value * a * b``."""
+        d = self._writable()
+        raw, tmp = _scratch(d)
+        if value == 1:
+            np.multiply(_unwrap(a), _unwrap(b), out=tmp, casting="unsafe")
+        else:
+            np.multiply(_unwrap(a), float(value), out=tmp, casting="unsafe")
+            np.multiply(tmp, _unwrap(b), out=tmp, casting="unsafe")
+        np.add(d, tmp, out=d)
+        _SCRATCH.append(raw)
+        self._bump()
+
+    def addcdiv_(self, a: Any, b: Any, value: float = 1.0) -> None:
+        """In-place ``self += value * a / b``."""
+        d = self._writable()
+        raw, tmp = _scratch(d)
+        if value == 1:
+            np.true_divide(_unwrap(a), _unwrap(b), out=tmp, casting="unsafe")
+        else:
+            np.multiply(_unwrap(a), float(value), out=tmp, casting="unsafe")
+            np.true_divide(tmp, _unwrap(b), out=tmp, casting="unsafe")
+        np.add(d, tmp, out=d)
+        _SCRATCH.append(raw)
+        self._bump()
+
+    def lerp_(self, end: Any, weight: Any) -> None:
+        """In-place ``self += weight * (end - self)``.
+
+        A scalar weight of 0.5 or more uses ``end - (end - self) * (1 - weight)`` instead,
+        as PyTorch does, so weight 1 gives exactly ``end``.
+        """
+        d = self._writable()
+        e = _unwrap(end)
+        raw, tmp = _scratch(d)
+        np.subtract(e, d, out=tmp, casting="unsafe")
+        if weight.__class__ is NumpyBuffer:
+            np.multiply(tmp, weight.data, out=tmp, casting="unsafe")
+            np.add(d, tmp, out=d)
+        elif weight < 0.5:
+            np.multiply(tmp, float(weight), out=tmp)
+            np.add(d, tmp, out=d)
+        else:
+            np.multiply(tmp, float(1 - weight), out=tmp)
+            np.subtract(e, tmp, out=d, casting="unsafe")
+        _SCRATCH.append(raw)
+        self._bump()
+
+    def sqrt_(self) -> None:
+        d = self._writable()
+        np.sqrt(d, out=d)
+        self._bump()
+
+    def maximum_(self, o: Any) -> None:
+        """In-place ``self = maximum(self, o)``."""
+        d = self._writable()
+        np.maximum(d, _unwrap(o), out=d, casting="unsafe")
+        self._bump()
+
+
+# Scratch arrays for the in-place updates above: a call pops one (so threads never share
+# one), grows it when too small, and appends it back; a single thread keeps exactly one.
+_SCRATCH: list[np.ndarray] = []
+
+
+def _scratch(like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (raw bytes to hand back to ``_SCRATCH``, an uninitialised array shaped like ``like``)."""
+    n = like.nbytes
+    try:
+        raw = _SCRATCH.pop()
+    except IndexError:
+        raw = None
+    if raw is None or raw.nbytes < n:
+        raw = np.empty(max(n, 64), dtype=np.uint8)
+    return raw, raw[:n].view(like.dtype).reshape(like.shape)
 
 
 def _unwrap_index(index: Any) -> Any:

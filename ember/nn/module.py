@@ -382,7 +382,7 @@ class Module:
                 src = value._buf
             else:
                 try:
-                    src = _Buf.from_data(value, target.dtype)
+                    src = _Buf.from_data(_plain(value), target.dtype)
                 except (TypeError, ValueError):
                     raise TypeError(
                         f"load_state_dict: cannot convert the {type(value).__name__} for '{_key_of(own, target)}' "
@@ -514,6 +514,15 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+def _plain(value: Any) -> Any:
+    """Another framework's tensor (e.g. PyTorch's) as its own NumPy view; arrays pass through."""
+    to_numpy = getattr(value, "numpy", None)
+    if callable(to_numpy):
+        detach = getattr(value, "detach", None)
+        return (detach() if callable(detach) else value).numpy()
+    return value
 
 
 def _key_of(entries: dict[str, Tensor], target: Tensor) -> str:

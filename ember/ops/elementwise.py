@@ -81,10 +81,12 @@ class Pow(Function):
         return self.out
 
     def backward(self, grad: Buffer) -> Grads:
+        x, y = self.x, self.y
         nx, ny = self.needs_input_grad
-        gx = grad * self.y * self.x ** (self.y - 1) if nx else None
-        # ln x is undefined for x <= 0; PyTorch masks the gradient where x == 0 and y >= 0
-        gy = grad * self.out * (self.x > 0).where(self.x, 1).log() if ny else None
+        # PyTorch's conventions at the edges: no gradient for x where y == 0 (0 * 0^-1 would
+        # be nan), none for y where x == 0 and y >= 0; ln x is nan for x < 0, as it is there
+        gx = y.eq(0).where(0, grad * y * x ** (y - 1)) if nx else None
+        gy = x.eq(0).logical_and(y >= 0).where(0, grad * self.out * x.log()) if ny else None
         return gx, gy
 
 
@@ -103,6 +105,8 @@ class PowScalar(Function):
             return grad * self.x * 2
         if c == 1:
             return grad
+        if c == 0:
+            return grad * 0  # not c x^-1, which is nan at x == 0
         return grad * (self.x ** (c - 1) * c)
 
 
@@ -110,12 +114,18 @@ class RPowScalar(Function):
     """z = c ** x for a Python number c;  dz/dx = z ln c."""
 
     def forward(self, x: Buffer, base: float) -> Buffer:
+        self.x, self.base = x, base
         self.out = base**x
-        self.logc = math.log(base) if base > 0 else float("nan")
         return self.out
 
     def backward(self, grad: Buffer) -> Buffer:
-        return grad * self.out * self.logc
+        c = self.base
+        if c > 0:
+            return grad * self.out * math.log(c)
+        if c == 0:
+            # ln 0 = -inf; PyTorch gives no gradient where x >= 0 (there 0^x is constant)
+            return (self.x >= 0).where(0, grad * self.out * -math.inf)
+        return grad * math.nan  # ln of a negative base is nan
 
 
 # ---- unary math ---------------------------------------------------------------------
@@ -150,6 +160,17 @@ class Log2(Function):
 
     def backward(self, grad: Buffer) -> Buffer:
         return grad / (self.x * math.log(2.0))
+
+
+class Log1p(Function):
+    """z = ln(1 + x);  dz/dx = 1 / (1 + x)."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        return x.log1p()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return grad / (self.x + 1)
 
 
 class Sqrt(Function):
@@ -358,6 +379,26 @@ class Clamp(Function):
         return grad
 
 
+class ClampTensor(Function):
+    """z = min(max(x, lo), hi) with tensor bounds; lo > hi gives hi everywhere.
+
+    dz/dx = 1 where lo <= x <= hi, dz/dlo = 1 where x < lo < hi, dz/dhi = 1 where
+    x > hi or hi < lo (PyTorch's rule, so ties give the whole gradient to x).
+    """
+
+    def forward(self, x: Buffer, lo: Buffer, hi: Buffer) -> Buffer:
+        self.x, self.lo, self.hi = x, lo, hi
+        return x.maximum(lo).minimum(hi)
+
+    def backward(self, grad: Buffer) -> Grads:
+        x, lo, hi = self.x, self.lo, self.hi
+        nx, nlo, nhi = self.needs_input_grad
+        gx = (x >= lo).logical_and(x <= hi).where(grad, 0) if nx else None
+        glo = (x < lo).logical_and(lo < hi).where(grad, 0) if nlo else None
+        ghi = (x > hi).logical_or(hi < lo).where(grad, 0) if nhi else None
+        return gx, glo, ghi
+
+
 class Maximum(Function):
     """z = max(x, y); ties split the gradient evenly, as in PyTorch."""
 
@@ -494,6 +535,18 @@ class LogicalXor(_NoGrad):
 class LogicalNot(_NoGrad):
     def forward(self, x: Buffer) -> Buffer:
         return x.logical_not()
+
+
+class Fmod(Function):
+    """z = x - y trunc(x / y) (the sign of x);  dz/dx = 1, dz/dy = -trunc(x / y)."""
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        self.x, self.y = x, y
+        return x.fmod(y)
+
+    def backward(self, grad: Buffer) -> Grads:
+        nx, ny = self.needs_input_grad
+        return (grad if nx else None), (-grad * (self.x / self.y).trunc() if ny else None)
 
 
 class Remainder(Function):

@@ -60,7 +60,7 @@ def load_data(data: str | None, download: bool = False) -> tuple[tuple[Any, Any]
     train = datasets.MNIST(train=True, **kwargs)
     test = datasets.MNIST(train=False, **kwargs)
     return ((_normalise(train.data), train.targets), (_normalise(test.data), test.targets),
-            f"official MNIST in {train.root}")
+            f"official MNIST in {train.image_file.parent}")
 
 
 def build_model(name: str) -> Any:

@@ -9,7 +9,8 @@ generator. Without one, shuffling draws from the global generator, so
 from __future__ import annotations
 
 import secrets
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ember import dtypes
 from ember.backend import DEFAULT as _Buf
@@ -17,7 +18,12 @@ from ember.backend import rng as _global_rng
 from ember.buffer import Buffer
 
 __all__ = [
-    "Generator", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
+    "BatchSampler",
+    "Generator",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
 ]
 
 # the seed of a fresh torch.Generator(), so an unseeded Generator is still reproducible
@@ -182,7 +188,9 @@ class BatchSampler(Sampler):
     def __init__(self, sampler: Any, batch_size: int, drop_last: bool) -> None:
         _positive_int(batch_size, "batch_size", "BatchSampler")
         if not isinstance(drop_last, bool):
-            raise ValueError(f"BatchSampler: drop_last should be a boolean value, but got drop_last={drop_last!r}")
+            raise ValueError(  # noqa: TRY004 - PyTorch's type
+                f"BatchSampler: drop_last should be a boolean value, but got drop_last={drop_last!r}"
+            )
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last

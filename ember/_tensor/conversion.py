@@ -1,0 +1,103 @@
+"""Tensor methods that convert dtype or layout: ``to``, ``float``, ``long``, ``clone``, ``contiguous``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ember import dtypes
+from ember._tensor.core import TensorCore, _make, device
+from ember.ops import elementwise as E
+
+if TYPE_CHECKING:
+    from ember._tensor import Tensor
+
+# PyTorch's legacy tensor-type names, returned by ``Tensor.type()``
+_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
+    "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+
+
+class ConversionMixin:
+    """dtype and layout conversion on Tensors."""
+
+    __slots__ = ()
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Convert to a dtype (and/or device); ``to(other)`` takes other's dtype.
+
+        Returns this tensor itself when nothing changes, as PyTorch does. A float
+        tensor that requires grad stays in the graph (the cast is differentiable).
+        """
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, TensorCore):
+                dtype = a.dtype
+            elif isinstance(a, dtypes.dtype):
+                dtype = a
+            elif isinstance(a, str) and a in dtypes.BY_NAME:
+                dtype = dtypes.BY_NAME[a]
+            else:
+                device(a)  # validates: only devices ember has
+        if kwargs.get("device") is not None:
+            device(kwargs["device"])
+        if dtype is None:
+            return self  # type: ignore[return-value]
+        target = dtypes.to_dtype(dtype)
+        if target is self._buf.dtype:  # type: ignore[attr-defined]
+            return self.clone() if kwargs.get("copy") else self  # type: ignore[attr-defined, return-value]
+        if self.requires_grad and not target.is_floating_point:  # type: ignore[attr-defined]
+            return _make(self._buf.cast(target), None)  # type: ignore[attr-defined]
+        return E.Cast.apply(self, dtype=target)
+
+    def type(self, dtype: Any = None) -> Any:
+        """Without arguments, the type name (``'ember.FloatTensor'``); with a dtype, ``to(dtype)``."""
+        if dtype is None:
+            return f"ember.{_TYPE_NAMES[self._buf.dtype.name]}"  # type: ignore[attr-defined]
+        return self.to(dtypes.to_dtype(dtype))
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def short(self) -> Tensor:
+        return self.to(dtypes.int16)
+
+    def char(self) -> Tensor:
+        return self.to(dtypes.int8)
+
+    def byte(self) -> Tensor:
+        return self.to(dtypes.uint8)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    def cpu(self) -> Tensor:
+        return self  # type: ignore[return-value]
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow back to this tensor."""
+        return E.Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        if self._buf.is_contiguous():  # type: ignore[attr-defined]
+            return self  # type: ignore[return-value]
+        return E.Contiguous.apply(self)
+
+    def is_contiguous(self) -> bool:
+        return self._buf.is_contiguous()  # type: ignore[attr-defined]

@@ -1,0 +1,147 @@
+"""Tensor methods that change a tensor in place: ``+= -= *= /=``, ``add_``, ``fill_``, ``copy_``, ...
+
+In-place updates are allowed on tensors that do not require grad (or inside
+``no_grad``, as optimizers do) and on ``.data``. Each one bumps the buffer's
+version, so a backward that still needs the old values raises instead of
+silently using the new ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ember import dtypes
+from ember._tensor.core import TensorCore
+from ember._tensor.promotion import as_tensor, broadcast_shapes, result_dtype, scalar_value
+from ember.backend import DEFAULT as _Buf
+
+if TYPE_CHECKING:
+    from ember._tensor import Tensor
+
+Scalar = int | float | bool
+
+
+def check_inplace(t: TensorCore, op: str) -> None:
+    """Refuse in-place changes of a tensor that requires grad while grad mode is on."""
+    from ember.autograd.grad_mode import state
+
+    if t.requires_grad and state.enabled:
+        kind = "a leaf Variable" if t._ctx is None else "a tensor"
+        raise RuntimeError(
+            f"{op}: {kind} that requires grad is being used in an in-place operation; "
+            "wrap it in ember.no_grad() or change .data instead"
+        )
+
+
+def _check_castable(res: dtypes.dtype, d: dtypes.dtype, op: str) -> None:
+    # PyTorch refuses in-place results that would lose their kind: float into int, int into bool
+    if res._category > d._category:
+        raise RuntimeError(f"{op}: result type {res!r} can't be cast to the desired output type {d!r}")
+
+
+class InplaceMixin:
+    """In-place arithmetic and fills on Tensors."""
+
+    __slots__ = ()
+
+    def _inplace(self, other: Any, op: str, prim: str) -> Tensor:
+        check_inplace(self, op)  # type: ignore[arg-type]
+        buf = self._buf  # type: ignore[attr-defined]
+        d = buf.dtype
+        if other.__class__ is self.__class__:
+            ob = other._buf
+            if ob.dtype is d and ob.shape == buf.shape and (d.is_floating_point or prim != "idiv_"):
+                getattr(buf, prim)(ob)  # the optimizer's hot path: same dtype, same shape
+                return self  # type: ignore[return-value]
+        if isinstance(other, TensorCore):
+            out = broadcast_shapes(buf.shape, other._buf.shape, op)
+            if out != buf.shape:
+                raise RuntimeError(
+                    f"{op}: output with shape {tuple(buf.shape)} doesn't match the broadcast shape {out}"
+                )
+            res = result_dtype(self, other)
+        else:
+            v = scalar_value(other)
+            if v is None:
+                raise TypeError(f"{op}: expected a Tensor or a number, got {type(other).__name__}")
+            other = v
+            res = result_dtype(self, v)
+        if prim == "idiv_" and not res.is_floating_point:
+            res = dtypes.get_default_dtype()  # true division always gives floats
+        _check_castable(res, d, op)
+        if isinstance(other, TensorCore):
+            o = other._buf if other._buf.dtype is res else other._buf.cast(res)
+        else:
+            o = _Buf.scalar(dtypes.fit_scalar(other, res), res)
+        getattr(buf, prim)(o)
+        return self  # type: ignore[return-value]
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, "add_", "iadd_")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, "sub_", "isub_")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, "mul_", "imul_")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, "div_", "idiv_")
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(other if alpha == 1 else other * alpha, "add_", "iadd_")
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(other if alpha == 1 else other * alpha, "sub_", "isub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(other, "mul_", "imul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(other, "div_", "idiv_")
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` (a number or a 0-d tensor)."""
+        check_inplace(self, "fill_")  # type: ignore[arg-type]
+        buf = self._buf  # type: ignore[attr-defined]
+        if isinstance(value, TensorCore):
+            if value._buf.shape:
+                raise RuntimeError(
+                    f"fill_: only supports a 0-dimensional value tensor, got shape {tuple(value._buf.shape)}"
+                )
+            value = value._buf.item()
+        v = scalar_value(value)
+        if v is None:
+            raise TypeError(f"fill_: expected a number, got {type(value).__name__}")
+        buf.assign_(dtypes.fit_scalar(v, buf.dtype))
+        return self  # type: ignore[return-value]
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src``'s values (broadcast, and cast to this tensor's dtype) into this tensor."""
+        check_inplace(self, "copy_")  # type: ignore[arg-type]
+        src = as_tensor(src, "copy_")
+        out = broadcast_shapes(self._buf.shape, src._buf.shape, "copy_")  # type: ignore[attr-defined]
+        if out != self._buf.shape:  # type: ignore[attr-defined]
+            raise RuntimeError(
+                f"copy_: source of shape {tuple(src.shape)} doesn't broadcast to the destination's shape "
+                f"{tuple(self._buf.shape)}"  # type: ignore[attr-defined]
+            )
+        self._buf.assign_(src._buf)  # type: ignore[attr-defined]
+        return self  # type: ignore[return-value]
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        check_inplace(self, "clamp_")  # type: ignore[arg-type]
+        out = self.clamp(min, max)  # type: ignore[attr-defined]
+        _check_castable(out._buf.dtype, self._buf.dtype, "clamp_")  # type: ignore[attr-defined]
+        self._buf.assign_(out._buf)  # type: ignore[attr-defined]
+        return self  # type: ignore[return-value]
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        check_inplace(self, "masked_fill_")  # type: ignore[arg-type]
+        self._buf.assign_(self.masked_fill(mask, value)._buf)  # type: ignore[attr-defined]
+        return self  # type: ignore[return-value]

@@ -1,0 +1,86 @@
+"""Matrix products for the NumPy backend, kept on the BLAS path.
+
+``NumpyBuffer.__matmul__`` and ``NumpyBuffer.einsum`` call these. NumPy hands a
+float32/float64 matrix product to BLAS only when each matrix has a unit stride along
+one axis; anything else (a strided slice, a broadcast view) runs in a naive loop that
+is one to two orders of magnitude slower, so such operands are copied first. A batch of
+matrices times one matrix is folded into a single large product, and a two-operand
+einsum becomes one batched matmul, as NumPy's own einsum does not use BLAS for batched
+contractions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_BLAS_TYPES = frozenset("fd")  # float32, float64
+
+
+def blas_ready(a: np.ndarray) -> np.ndarray:
+    """Return ``a``, or a contiguous copy when NumPy could not pass its matrices to BLAS."""
+    if a.ndim < 2 or a.dtype.char not in _BLAS_TYPES:
+        return a
+    m, n = a.shape[-2:]
+    s0, s1 = a.strides[-2:]
+    k = a.itemsize
+    if s1 == k and (m == 1 or (s0 >= k * n and s0 % k == 0)):
+        return a  # rows are contiguous
+    if s0 == k and (n == 1 or (s1 >= k * m and s1 % k == 0)):
+        return a  # columns are contiguous (a transposed matrix)
+    return np.ascontiguousarray(a)
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with NumPy's rules; a batch of matrices times one matrix is one GEMM."""
+    a, b = blas_ready(a), blas_ready(b)
+    if b.ndim == 2 and a.ndim > 2:
+        # (..., m, k) @ (k, n): fold the batch into the rows, (B*m, k) @ (k, n)
+        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+        return np.matmul(blas_ready(rows), b).reshape(a.shape[:-1] + (b.shape[1],))
+    return np.matmul(a, b)
+
+
+def einsum(subscripts: str, arrays: list[np.ndarray]) -> np.ndarray:
+    """Einstein summation over explicit subscripts (``'bij,bjk->bik'``: letters, ``->``, no ellipsis)."""
+    lhs, out = subscripts.split("->")
+    terms = lhs.split(",")
+    if len(arrays) == 2:
+        res = _contract(terms[0], terms[1], out, arrays[0], arrays[1])
+        if res is not None:
+            return res
+    # one operand (transposes, diagonals, sums) needs no planning; three or more are
+    # contracted pairwise in the order NumPy's optimizer picks, with BLAS where it can
+    return np.einsum(subscripts, *arrays, optimize=len(arrays) > 2)
+
+
+def _contract(sa: str, sb: str, out: str, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Two-operand einsum as one batched matmul; None for the cases left to ``np.einsum``."""
+    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb):
+        return None  # a diagonal (repeated letter within one operand)
+    size = dict(zip(sa, a.shape))
+    for c, n in zip(sb, b.shape):
+        if size.setdefault(c, n) != n:
+            return None  # size-1 broadcasting of a letter
+    # letters that only one operand has and the output drops are summed first
+    a, sa = _sum_lonely(a, sa, sb, out)
+    b, sb = _sum_lonely(b, sb, sa, out)
+    batch = [c for c in out if c in sa and c in sb]
+    left = [c for c in out if c in sa and c not in sb]
+    right = [c for c in out if c in sb and c not in sa]
+    inner = [c for c in sa if c in sb and c not in out]
+    nb, nl, nr, ni = (math.prod(size[c] for c in g) for g in (batch, left, right, inner))
+    a2 = a.transpose([sa.index(c) for c in batch + left + inner]).reshape(nb, nl, ni)
+    b2 = b.transpose([sb.index(c) for c in batch + inner + right]).reshape(nb, ni, nr)
+    res = np.matmul(blas_ready(a2), blas_ready(b2))  # (nb, nl, nr)
+    order = batch + left + right
+    res = res.reshape([size[c] for c in order])
+    return res.transpose([order.index(c) for c in out])
+
+
+def _sum_lonely(x: np.ndarray, sx: str, other: str, out: str) -> tuple[np.ndarray, str]:
+    axes = tuple(i for i, c in enumerate(sx) if c not in other and c not in out)
+    if not axes:
+        return x, sx
+    return x.sum(axis=axes, dtype=x.dtype), "".join(c for c in sx if c in other or c in out)

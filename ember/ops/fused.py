@@ -1,0 +1,292 @@
+"""Fused Functions for layers: linear, normalisation, attention, embedding, dropout.
+
+Each could be written as a chain of smaller Functions; fusing them gives one graph
+node with a hand-written backward, which saves memory passes and Python overhead on
+the hot paths of an MLP or a transformer, and keeps the numerics stable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember import dtypes
+from ember.buffer import Buffer
+from ember.function import Function
+from ember.ops.linalg import mT
+
+Grads = tuple[Buffer | None, ...]
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+# ---- linear -------------------------------------------------------------------------
+class Linear(Function):
+    """y = x W^T + b;  dy/dx = g W, dy/dW = g^T x, dy/db = sum of g over all but the last axis.
+
+    Leading axes of ``x`` are flattened so each product is one matrix multiply.
+    """
+
+    def forward(self, x: Buffer, weight: Buffer, bias: Buffer | None = None) -> Buffer:
+        self.x_shape = x.shape
+        if len(x.shape) != 2:
+            x = x.reshape((_prod(x.shape[:-1]), x.shape[-1]))
+        self.x, self.w = x, weight
+        out = x @ mT(weight)
+        if bias is not None:
+            out.accumulate_(bias)  # the product is a fresh array: add the bias in place, no copy
+        if len(self.x_shape) != 2:
+            out = out.reshape(self.x_shape[:-1] + (weight.shape[0],))
+        return out
+
+    def backward(self, grad: Buffer) -> Grads:
+        needs = self.needs_input_grad
+        g = grad if len(grad.shape) == 2 else grad.reshape((_prod(grad.shape[:-1]), grad.shape[-1]))
+        gx = gw = gb = None
+        if needs[0]:
+            gx = g @ self.w
+            if len(self.x_shape) != 2:
+                gx = gx.reshape(self.x_shape)
+        if needs[1]:
+            gw = mT(g) @ self.x
+        if len(needs) == 3 and needs[2]:
+            gb = g.sum(0)
+        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+
+# ---- normalisation ------------------------------------------------------------------
+def _moments(x: Buffer, axes: tuple[int, ...]) -> tuple[Buffer, Buffer, Buffer]:
+    """Return (mean, x - mean, biased variance) over ``axes``, kept as size-1 axes."""
+    inv_n = 1.0 / _prod(tuple(x.shape[a] for a in axes))
+    mean = x.sum(axes, keepdims=True) * inv_n
+    xc = x - mean
+    return mean, xc, (xc * xc).sum(axes, keepdims=True) * inv_n
+
+
+def _normalize(x: Buffer, axes: tuple[int, ...], eps: float) -> tuple[Buffer, Buffer]:
+    """xhat = (x - mean) / sqrt(var + eps) over ``axes`` (biased var); returns (xhat, rstd)."""
+    _, xc, var = _moments(x, axes)
+    rstd = 1.0 / (var + eps).sqrt()
+    return xc * rstd, rstd
+
+
+def _normalize_backward(gxhat: Buffer, xhat: Buffer, rstd: Buffer, axes: tuple[int, ...]) -> Buffer:
+    """dL/dx from dL/dxhat: rstd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)), means over ``axes``."""
+    inv_n = 1.0 / _prod(tuple(xhat.shape[a] for a in axes))
+    mean_g = gxhat.sum(axes, keepdims=True) * inv_n
+    mean_gx = (gxhat * xhat).sum(axes, keepdims=True) * inv_n
+    return (gxhat - mean_g - xhat * mean_gx) * rstd
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b over the last ``normalized_ndim`` axes.
+
+    dx = rstd (gx^ - mean(gx^) - x^ mean(gx^ x^)) with gx^ = g w;  dw = g x^, db = g (summed by the engine).
+    """
+
+    def forward(
+        self, x: Buffer, *params: Buffer, normalized_ndim: int, eps: float, has_weight: bool, has_bias: bool
+    ) -> Buffer:
+        nd = len(x.shape)
+        self.axes = tuple(range(nd - normalized_ndim, nd))
+        self.xhat, self.rstd = _normalize(x, self.axes, eps)
+        self.w = params[0] if has_weight else None
+        out = self.xhat
+        if has_weight:
+            out = out * self.w
+        if has_bias:
+            out = out + params[-1]
+        return out
+
+    def backward(self, grad: Buffer) -> Grads:
+        needs = self.needs_input_grad
+        gxhat = grad if self.w is None else grad * self.w
+        gx = _normalize_backward(gxhat, self.xhat, self.rstd, self.axes) if needs[0] else None
+        rest: list[Buffer | None] = []
+        if self.w is not None:
+            rest.append(grad * self.xhat if needs[1] else None)
+        if len(needs) > len(rest) + 1:
+            rest.append(grad if needs[-1] else None)
+        return (gx, *rest)
+
+
+class RMSNorm(Function):
+    """y = x / sqrt(mean(x^2) + eps) * w over the last ``normalized_ndim`` axes.
+
+    dx = r (gx^ - x^ mean(gx^ x^)) with r = 1 / rms, x^ = x r, gx^ = g w;  dw = g x^.
+    """
+
+    def forward(self, x: Buffer, *params: Buffer, normalized_ndim: int, eps: float) -> Buffer:
+        nd = len(x.shape)
+        self.axes = tuple(range(nd - normalized_ndim, nd))
+        inv_n = 1.0 / _prod(x.shape[nd - normalized_ndim :])
+        self.r = 1.0 / ((x * x).sum(self.axes, keepdims=True) * inv_n + eps).sqrt()
+        self.xhat = x * self.r
+        self.w = params[0] if params else None
+        return self.xhat if self.w is None else self.xhat * self.w
+
+    def backward(self, grad: Buffer) -> Grads:
+        needs = self.needs_input_grad
+        gxhat = grad if self.w is None else grad * self.w
+        gx = None
+        if needs[0]:
+            inv_n = 1.0 / _prod(tuple(self.xhat.shape[a] for a in self.axes))
+            gx = (gxhat - self.xhat * ((gxhat * self.xhat).sum(self.axes, keepdims=True) * inv_n)) * self.r
+        if self.w is None:
+            return gx
+        return gx, (grad * self.xhat if needs[1] else None)
+
+
+class BatchNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b per channel (axis 1), statistics over the other axes.
+
+    In training the batch statistics are used and, as PyTorch's kernel does, the
+    running statistics (when given) are updated in place: ``r = (1 - m) r + m s``,
+    with the unbiased variance. In evaluation the running statistics are used and
+    dx = g w rstd. Backward in training is LayerNorm's over the batch axes.
+    """
+
+    def forward(
+        self, x: Buffer, *params: Buffer, training: bool, momentum: float, eps: float,
+        running_mean: Buffer | None = None, running_var: Buffer | None = None,
+    ) -> Buffer:
+        nd = len(x.shape)
+        self.axes = (0,) + tuple(range(2, nd))
+        bshape = (1, x.shape[1]) + (1,) * (nd - 2)  # per-channel values broadcast against x
+        self.training = training
+        if training:
+            mean, xc, var = _moments(x, self.axes)
+            self.rstd = 1.0 / (var + eps).sqrt()
+            self.xhat = xc * self.rstd
+            if running_mean is not None and running_var is not None:
+                n = _prod(tuple(x.shape[a] for a in self.axes))
+                unbiased = var.reshape(running_var.shape) * (n / max(n - 1, 1))
+                running_mean.assign_(running_mean * (1.0 - momentum) + mean.reshape(running_mean.shape) * momentum)
+                running_var.assign_(running_var * (1.0 - momentum) + unbiased * momentum)
+        else:
+            self.rstd = 1.0 / (running_var.reshape(bshape) + eps).sqrt()  # type: ignore[union-attr]
+            self.xhat = (x - running_mean.reshape(bshape)) * self.rstd  # type: ignore[union-attr]
+        self.w = params[0].reshape(bshape) if params else None
+        if self.w is None:
+            return self.xhat
+        return self.xhat * self.w + params[1].reshape(bshape)
+
+    def backward(self, grad: Buffer) -> Grads:
+        needs = self.needs_input_grad
+        gxhat = grad if self.w is None else grad * self.w
+        gx = None
+        if needs[0]:
+            gx = _normalize_backward(gxhat, self.xhat, self.rstd, self.axes) if self.training else gxhat * self.rstd
+        if self.w is None:
+            return gx
+        gw = (grad * self.xhat).sum(self.axes) if needs[1] else None
+        gb = grad.sum(self.axes) if needs[2] else None
+        return gx, gw, gb
+
+
+# ---- attention ----------------------------------------------------------------------
+_causal_cache: dict[tuple[Any, int, int], Buffer] = {}
+
+
+def _causal_mask(like: Buffer, L: int, S: int) -> Buffer:  # noqa: N803 - the usual attention names
+    key = (type(like), L, S)
+    m = _causal_cache.get(key)
+    if m is None:
+        if len(_causal_cache) > 64:
+            _causal_cache.clear()
+        m = _causal_cache[key] = type(like).full((L, S), True, dtypes.bool_).tril(0)
+    return m
+
+
+class ScaledDotProductAttention(Function):
+    """o = softmax(q k^T scale + mask) v over the last axis (dropout on the weights optional).
+
+    With p the weights and gs = p (g v^T - sum(p g v^T)) the softmax backward:
+    dq = gs k scale, dk = gs^T q scale, dv = p^T g, and d(float mask) = gs.
+    Rows whose keys are all masked give zeros, as PyTorch's kernels do.
+    """
+
+    def forward(
+        self, q: Buffer, k: Buffer, v: Buffer, mask: Buffer | None = None, *, scale: float,
+        is_causal: bool = False, dropout_p: float = 0.0,
+    ) -> Buffer:
+        qs = q * scale
+        s = qs @ mT(k)  # (..., L, S)
+        masked = is_causal or mask is not None
+        if is_causal:
+            s = _causal_mask(s, s.shape[-2], s.shape[-1]).where(s, float("-inf"))
+        if mask is not None:
+            s = mask.where(s, float("-inf")) if mask.dtype is dtypes.bool_ else s + mask
+        m = s.max(-1, keepdims=True)
+        if masked:
+            m = m.eq(float("-inf")).where(0.0, m)
+        e = (s - m).exp()
+        z = e.sum(-1, keepdims=True)
+        if masked:
+            z = z.eq(0).where(1.0, z)
+        p = e / z
+        self.p, self.qs, self.k, self.v, self.scale = p, qs, k, v, scale
+        self.keep = None
+        if dropout_p > 0.0:
+            self.keep = type(p).uniform(p.shape, 0.0, 1.0, p.dtype) >= dropout_p
+            self.drop_scale = 1.0 / (1.0 - dropout_p)
+            p = self.keep.where(p * self.drop_scale, 0)
+        self.pd = p
+        return p @ v
+
+    def backward(self, grad: Buffer) -> Grads:
+        needs = self.needs_input_grad
+        p = self.p
+        gv = mT(self.pd) @ grad if needs[2] else None
+        gq = gk = gm = None
+        if needs[0] or needs[1] or (len(needs) > 3 and needs[3]):
+            gp = grad @ mT(self.v)
+            if self.keep is not None:
+                gp = self.keep.where(gp * self.drop_scale, 0)
+            gs = p * (gp - (gp * p).sum(-1, keepdims=True))
+            if needs[0]:
+                gq = (gs @ self.k) * self.scale
+            if needs[1]:
+                gk = mT(gs) @ self.qs
+            gm = gs
+        if len(needs) == 3:
+            return gq, gk, gv
+        return gq, gk, gv, (gm if needs[3] else None)
+
+
+# ---- embedding and dropout ----------------------------------------------------------
+class Embedding(Function):
+    """y = W[idx] (rows of W picked by integer indices);  dW = rows of g added back at idx.
+
+    Rows at ``padding_idx`` get no gradient.
+    """
+
+    def forward(self, idx: Buffer, weight: Buffer, padding_idx: int | None = None) -> Buffer:
+        self.idx, self.w_shape, self.w_dtype, self.padding_idx = idx, weight.shape, weight.dtype, padding_idx
+        self.buffer_class = type(weight)
+        return weight.getitem(idx)
+
+    def backward(self, grad: Buffer) -> Grads:
+        d = self.w_shape[1]
+        flat_idx = self.idx.reshape((_prod(self.idx.shape),))
+        g = grad.reshape((flat_idx.shape[0], d))
+        if self.padding_idx is not None:
+            g = flat_idx.ne(self.padding_idx).reshape((flat_idx.shape[0], 1)).where(g, 0)
+        gw = self.buffer_class.full(self.w_shape, 0, self.w_dtype).index_add(flat_idx, g)
+        return None, gw
+
+
+class Dropout(Function):
+    """y = x m / (1 - p) with m ~ Bernoulli(1 - p) drawn from ember's generator;  dx = g m / (1 - p)."""
+
+    def forward(self, x: Buffer, p: float) -> Buffer:
+        self.keep = type(x).uniform(x.shape, 0.0, 1.0, x.dtype) >= p
+        self.scale = 1.0 / (1.0 - p)
+        return self.keep.where(x * self.scale, 0)
+
+    def backward(self, grad: Buffer) -> Buffer:
+        return self.keep.where(grad * self.scale, 0)
