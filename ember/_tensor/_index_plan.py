@@ -243,3 +243,44 @@ def _check_array_bounds(buf: Buffer, dim: int, size: int, op: str) -> None:
         raise _out_of_bounds(op, hi, dim, size)
     if lo < -size:
         raise _out_of_bounds(op, lo, dim, size)
+
+
+def basic_index(shape: tuple[int, ...], index: Any) -> tuple | None:
+    """The backend index for a valid index of only ints, slices, None and one ``...`` (the hot path).
+
+    Returns None for anything else, or for any problem, so that ``plan_index`` handles
+    it and raises the proper error.
+    """
+    if index.__class__ is not tuple:
+        index = (index,)
+    consumed = 0
+    ell = -1
+    for k, e in enumerate(index):
+        c = e.__class__
+        if c is int or c is slice:
+            consumed += 1
+        elif e is Ellipsis:
+            if ell >= 0:
+                return None
+            ell = k
+        elif e is not None:
+            return None
+    nd = len(shape)
+    if consumed > nd:
+        return None
+    d = 0
+    for k, e in enumerate(index):
+        c = e.__class__
+        if c is int:
+            n = shape[d]
+            if not -n <= e < n:
+                return None
+            d += 1
+        elif c is slice:
+            step = e.step
+            if step is not None and (step.__class__ is not int or step <= 0):
+                return None
+            d += 1
+        elif k == ell:
+            d += nd - consumed
+    return index if ell >= 0 else index + (Ellipsis,)

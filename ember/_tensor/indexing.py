@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ember import dtypes
-from ember._tensor._index_plan import Plan, plan_index
+from ember._tensor._index_plan import Plan, basic_index, plan_index
 from ember._tensor.core import TensorCore, _make, _norm_dim
 from ember._tensor.elementwise import _check_inplace, broadcast_shapes
 from ember.autograd.grad_mode import state as _grad_state
@@ -83,11 +83,9 @@ class IndexingMixin:
     def __getitem__(self, index: Any) -> Tensor:
         """Index like PyTorch: ints, slices, None, ``...``, integer tensors/lists, bool masks."""
         shape = self._buf.shape  # type: ignore[attr-defined]
-        if index.__class__ is int and shape:  # the hot path of loops over rows
-            n = shape[0]
-            if not -n <= index < n:
-                raise IndexError(f"getitem: index {index} is out of bounds for dimension 0 with size {n}")
-            return I.BasicIndex.apply(self, index=(index, Ellipsis))
+        key = basic_index(shape, index)
+        if key is not None:  # ints, slices, None, ...: a view
+            return I.BasicIndex.apply(self, index=key)
         plan = plan_index(shape, index, "getitem")
         if not plan.advanced:
             return I.BasicIndex.apply(self, index=plan.index)
@@ -97,7 +95,13 @@ class IndexingMixin:
         """Write ``value`` (a number or a tensor broadcast to ``self[index]``, cast to self's dtype)."""
         if self.requires_grad and self._ctx is None:  # type: ignore[attr-defined]
             _check_inplace(self, "setitem")  # type: ignore[arg-type]
-        plan = plan_index(self._buf.shape, index, "setitem")  # type: ignore[attr-defined]
+        shape = self._buf.shape  # type: ignore[attr-defined]
+        if value.__class__ in (int, float) and not self.requires_grad:  # type: ignore[attr-defined]
+            key = basic_index(shape, index)
+            if key is not None:  # the hot path: x[i, j] = 0.0
+                _assign(self, value, key)
+                return
+        plan = plan_index(shape, index, "setitem")
         if isinstance(value, TensorCore):
             v = _value_for(value, plan, self.dtype)  # type: ignore[attr-defined]
         elif isinstance(value, (int, float, bool)):
@@ -108,12 +112,13 @@ class IndexingMixin:
             # record x[index] = v as a graph node; self becomes its output (same memory)
             if v is None:
                 v = _make(_Buf.scalar(value, self.dtype), None)  # type: ignore[attr-defined]
+            _check_writable(self)
             before = _make(self._buf, self._ctx)  # type: ignore[attr-defined]
             out = I.IndexPut.apply(before, v, index=plan.index)
             self._ctx = out._ctx
             self.requires_grad = True
             return
-        self._buf.assign_(value if v is None else v._buf, plan.index)  # type: ignore[attr-defined]
+        _assign(self, value if v is None else v._buf, plan.index)
 
     # ---- gather / scatter ------------------------------------------------------------------
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
@@ -250,6 +255,19 @@ class IndexingMixin:
             raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
         d = _norm_dim(dim, nd, "unbind")
         return tuple(self.select(d, i) for i in range(self._buf.shape[d]))  # type: ignore[attr-defined]
+
+
+def _check_writable(t: Any) -> None:
+    if not t._buf.is_writable():
+        raise RuntimeError(
+            f"setitem: the tensor of shape {tuple(t.shape)} is read-only here: some of its elements share one "
+            "memory location (as after expand) or its memory is read-only; clone() it before writing"
+        )
+
+
+def _assign(t: Any, value: Any, key: tuple) -> None:
+    _check_writable(t)
+    t._buf.assign_(value, key)
 
 
 def _value_for(value: Any, plan: Plan, dtype: dtypes.dtype) -> Any:

@@ -16,7 +16,7 @@ from ember.ops import linalg as L
 if TYPE_CHECKING:
     from ember._tensor import Tensor
 
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "einsum"]
+__all__ = ["bmm", "dot", "einsum", "matmul", "mm", "mv", "outer"]
 
 
 def _operands(op: str, a: Any, b: Any, name: str = "other") -> None:
@@ -131,7 +131,7 @@ class LinalgMixin:
     ger = outer
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product of two tensors (see ``Tensor.matmul``)."""
     if not isinstance(input, TensorCore):
         raise TypeError(f"matmul: argument 'input' must be a Tensor, not {type(input).__name__}")
@@ -139,7 +139,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
 
 
 def _method(name: str) -> Any:
-    def fn(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    def fn(input: Tensor, other: Tensor) -> Tensor:
         if not isinstance(input, TensorCore):
             raise TypeError(f"{name}: argument 'input' must be a Tensor, not {type(input).__name__}")
         return getattr(input, name)(other)  # type: ignore[no-any-return]

@@ -248,9 +248,6 @@ class MovementMixin:
             return tuple(_shrink(self, d, 0, 0) for _ in range(chunks))
         return self.split(-(-n // chunks), d)
 
-    def unsafe_split(self, split_size: int, dim: int = 0) -> tuple[Tensor, ...]:
-        return self.split(split_size, dim)
-
     # ---- reordering and repeating ----------------------------------------------------
     def flip(self, *dims: Any) -> Tensor:
         """Reverse the order of entries along ``dims``."""

@@ -699,6 +699,11 @@ class NumpyBuffer(Buffer):
         """The (n, ndim) int64 coordinates of the non-zero elements, in row-major order."""
         return NumpyBuffer(np.argwhere(self.data).astype(np.int64, copy=False))
 
+    def is_writable(self) -> bool:
+        """False when in-place writes cannot land in this memory (a broadcast view, read-only data)."""
+        d = self.data
+        return d.__class__ is not _ndarray or d.flags.writeable
+
     # ---- in-place updates -------------------------------------------------------
     def _bump(self) -> None:
         inplace_clock.now += 1
@@ -755,9 +760,9 @@ class NumpyBuffer(Buffer):
         return d.__class__ is _ndarray and (d.base is not None or not d.flags.writeable)
 
     # ---- in-place update arithmetic (optimizers) ------------------------------------
-    # ``self += value * f(a, b)`` in one call: the temporary f(a, b) lives in a reused
-    # scratch array, so an optimizer step allocates nothing here. Scalars are passed as
-    # Python floats so NumPy computes in the buffer's dtype (a np.float64 would upcast).
+    # ``self += value * f(a, b)`` in one call, writing into self's memory; a large temporary
+    # f(a, b) reuses a scratch array (see _scratch). Scalars are passed as Python floats so
+    # NumPy computes in the buffer's dtype (a np.float64 would upcast the whole update).
     def _writable(self) -> np.ndarray:
         """The array to write into; a NumPy scalar or a read-only view becomes an owned array."""
         d = self.data
@@ -775,7 +780,7 @@ class NumpyBuffer(Buffer):
             raw, tmp = _scratch(d)
             np.multiply(o, float(alpha), out=tmp, casting="unsafe")
             np.add(d, tmp, out=d)
-            _SCRATCH.append(raw)
+            _release(raw)
         self._bump()
 
     def addcmul_(self, a: Any, b: Any, value: float = 1.0) -> None:
@@ -788,7 +793,7 @@ class NumpyBuffer(Buffer):
             np.multiply(_unwrap(a), float(value), out=tmp, casting="unsafe")
             np.multiply(tmp, _unwrap(b), out=tmp, casting="unsafe")
         np.add(d, tmp, out=d)
-        _SCRATCH.append(raw)
+        _release(raw)
         self._bump()
 
     def addcdiv_(self, a: Any, b: Any, value: float = 1.0) -> None:
@@ -801,7 +806,7 @@ class NumpyBuffer(Buffer):
             np.multiply(_unwrap(a), float(value), out=tmp, casting="unsafe")
             np.true_divide(tmp, _unwrap(b), out=tmp, casting="unsafe")
         np.add(d, tmp, out=d)
-        _SCRATCH.append(raw)
+        _release(raw)
         self._bump()
 
     def lerp_(self, end: Any, weight: Any) -> None:
@@ -823,7 +828,7 @@ class NumpyBuffer(Buffer):
         else:
             np.multiply(tmp, float(1 - weight), out=tmp)
             np.subtract(e, tmp, out=d, casting="unsafe")
-        _SCRATCH.append(raw)
+        _release(raw)
         self._bump()
 
     def sqrt_(self) -> None:
@@ -838,21 +843,31 @@ class NumpyBuffer(Buffer):
         self._bump()
 
 
-# Scratch arrays for the in-place updates above: a call pops one (so threads never share
-# one), grows it when too small, and appends it back; a single thread keeps exactly one.
+# Scratch arrays for the in-place updates above. Small ones come from NumPy's allocator
+# (its cache is faster than any pool); large ones are reused, since fresh large memory
+# costs page faults on every step. A call pops one (threads never share one), grows it
+# when too small and hands it back: a single thread keeps at most one.
 _SCRATCH: list[np.ndarray] = []
+_POOLED_BYTES = 1 << 20
 
 
-def _scratch(like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (raw bytes to hand back to ``_SCRATCH``, an uninitialised array shaped like ``like``)."""
+def _scratch(like: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Return (pooled bytes to ``_release``, or None; an uninitialised array shaped like ``like``)."""
     n = like.nbytes
+    if n < _POOLED_BYTES:
+        return None, np.empty(like.shape, like.dtype)
     try:
         raw = _SCRATCH.pop()
     except IndexError:
         raw = None
     if raw is None or raw.nbytes < n:
-        raw = np.empty(max(n, 64), dtype=np.uint8)
+        raw = np.empty(n, dtype=np.uint8)
     return raw, raw[:n].view(like.dtype).reshape(like.shape)
+
+
+def _release(raw: np.ndarray | None) -> None:
+    if raw is not None:
+        _SCRATCH.append(raw)
 
 
 def _unwrap_index(index: Any) -> Any:

@@ -12,7 +12,7 @@ Example:
 
 from ember.nn import functional, init, utils
 from ember.nn.module import Module
-from ember.nn.modules import *  # noqa: F403
+from ember.nn.modules import *
 from ember.nn.modules import __all__ as _modules_all
 from ember.nn.parameter import Parameter
 

@@ -55,8 +55,17 @@ def scaled_dot_product_attention(
     if enable_gqa and len(qs) >= 3 and ks[-3] != qs[-3]:
         if ks[-3] == 0 or qs[-3] % ks[-3] or vs[-3] != ks[-3]:
             raise RuntimeError(f"{op}: with enable_gqa, query heads {qs[-3]} must be a multiple of key heads {ks[-3]}")
-        rep = qs[-3] // ks[-3]
-        key, value = key.repeat_interleave(rep, dim=-3), value.repeat_interleave(rep, dim=-3)
+        # query head h uses key head h // rep: view the query heads as (key heads, rep) and let
+        # the key/value heads broadcast over rep, with no copy of key or value
+        hk, rep = ks[-3], qs[-3] // ks[-3]
+        if attn_mask is not None and attn_mask.ndim >= 3:
+            m = attn_mask.shape[-3]
+            attn_mask = (attn_mask.unflatten(-3, (hk, rep)) if m != 1 else attn_mask.unsqueeze(-3))
+        out = scaled_dot_product_attention(
+            query.unflatten(-3, (hk, rep)), key.unsqueeze(-3), value.unsqueeze(-3), attn_mask, dropout_p, is_causal,
+            scale,
+        )
+        return out.flatten(-4, -3)
     elif not _broadcastable(qs[:-2], ks[:-2]) or not _broadcastable(ks[:-2], vs[:-2]):
         raise RuntimeError(f"{op}: batch dimensions of query {qs}, key {ks} and value {vs} are not broadcastable")
     if not 0.0 <= dropout_p < 1.0:

@@ -28,7 +28,7 @@ def _shape(t: Any) -> tuple[int, ...]:
     return tuple(t._buf.shape)
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b for x of shape (..., in_features) and W of shape (out_features, in_features)."""
     xs = _shape(_tensor(input, "linear"))
     ws = _shape(_tensor(weight, "linear", "weight"))
@@ -68,7 +68,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     return out.reshape(*lead, w.shape[0])
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p), when ``training``."""
     x = _tensor(input, "dropout")
     if not 0.0 <= p <= 1.0:
@@ -81,7 +81,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 def embedding(
-    input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,  # noqa: A002
+    input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
     norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
 ) -> Tensor:
     """Look up rows of ``weight`` (num_embeddings, embedding_dim) at the integer indices ``input``.

@@ -72,7 +72,7 @@ def _batched(x: Tensor, target: Tensor) -> tuple[Tensor, Tensor, bool]:
 
 
 def cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
     ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0,
 ) -> Tensor:
     """Cross entropy of logits (N, C, d1, ...) against class indices (N, d1, ...) or probabilities (N, C, d1, ...).
@@ -107,7 +107,7 @@ def cross_entropy(
 
 
 def nll_loss(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
     ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
 ) -> Tensor:
     """Negative log likelihood of log-probabilities (N, C, d1, ...) at class indices (N, d1, ...)."""
@@ -123,7 +123,7 @@ def nll_loss(
     return out.squeeze(0) if unbatched and reduction == "none" else out
 
 
-def _pair(op: str, input: Any, target: Any, same_shape: bool = False) -> tuple[Tensor, Tensor]:  # noqa: A002
+def _pair(op: str, input: Any, target: Any, same_shape: bool = False) -> tuple[Tensor, Tensor]:
     x, t = _tensor(input, op, "input"), _tensor(target, op, "target")
     xs, ts = tuple(x.shape), tuple(t.shape)
     if same_shape and xs != ts:
@@ -153,7 +153,7 @@ def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
 
 
 def mse_loss(
-    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
     reduction: str = "mean", weight: Tensor | None = None,
 ) -> Tensor:
     """(x - y)^2, reduced."""
@@ -163,7 +163,7 @@ def mse_loss(
 
 
 def l1_loss(
-    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
     reduction: str = "mean", weight: Tensor | None = None,
 ) -> Tensor:
     """|x - y|, reduced."""
@@ -173,7 +173,7 @@ def l1_loss(
 
 
 def smooth_l1_loss(
-    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
     reduction: str = "mean", beta: float = 1.0,
 ) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y); plain L1 when beta is 0."""
@@ -189,7 +189,7 @@ def smooth_l1_loss(
 
 
 def huber_loss(
-    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Tensor | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Tensor | None = None,
 ) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = x - y)."""
     reduction = _reduction("huber_loss", reduction)
@@ -202,7 +202,7 @@ def huber_loss(
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
     reduce: bool | None = None, reduction: str = "mean",
 ) -> Tensor:
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x, each log clamped to >= -100."""
@@ -217,7 +217,7 @@ def binary_cross_entropy(
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
     reduce: bool | None = None, reduction: str = "mean", pos_weight: Tensor | None = None,
 ) -> Tensor:
     """Binary cross entropy of sigmoid(x), computed stably from the logits x.
@@ -239,7 +239,7 @@ def binary_cross_entropy_with_logits(
 
 
 def kl_div(
-    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
     reduction: str = "mean", log_target: bool = False,
 ) -> Tensor:
     """KL(target || input) pointwise: y (log y - x), with x log-probabilities (and y too if ``log_target``).

@@ -37,7 +37,7 @@ def _check_normalized(op: str, x: Tensor, shape: tuple[int, ...], params: dict[s
 
 
 def layer_norm(
-    input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,  # noqa: A002
+    input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
     eps: float = 1e-05,
 ) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dimensions, then scale and shift."""
@@ -51,7 +51,7 @@ def layer_norm(
     )
 
 
-def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None) -> Tensor:  # noqa: A002
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
     """x / sqrt(mean(x^2) + eps) * weight over the trailing dims; eps None is the dtype's machine epsilon."""
     x = _tensor(input, "rms_norm")
     shape = _normalized_shape(normalized_shape)
@@ -63,7 +63,7 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
 
 
 def group_norm(
-    input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,  # noqa: A002
+    input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
     eps: float = 1e-05,
 ) -> Tensor:
     """Normalise each group of ``C / num_groups`` channels (with all spatial positions) of every sample."""
@@ -92,7 +92,7 @@ def group_norm(
 
 
 def batch_norm(
-    input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,  # noqa: A002
+    input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
     bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-05,
 ) -> Tensor:
     """Normalise each channel (dim 1) with batch statistics (training) or the running ones.
@@ -128,7 +128,7 @@ def batch_norm(
     )
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Tensor:  # noqa: A002
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
     """x / max(||x||_p, eps) along ``dim``."""
     x = _tensor(input, "normalize")
     return x / x.norm(p=p, dim=dim, keepdim=True).clamp(min=eps).expand_as(x)

@@ -11,8 +11,8 @@ from typing import Any
 
 from ember._tensor import Tensor
 from ember._tensor.core import TensorCore
-from ember._tensor.elementwise import where
 from ember._tensor.creation import rand, randn
+from ember._tensor.elementwise import where
 from ember.autograd.grad_mode import no_grad
 
 __all__ = [

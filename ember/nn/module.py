@@ -10,7 +10,8 @@ access in ``forward``, also in the instance ``__dict__``; ``__setattr__`` and
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ember import dtypes
 from ember._tensor import Tensor
@@ -354,7 +355,7 @@ class Module:
             raise TypeError(f"load_state_dict: expected a dict-like state_dict, got {type(state_dict).__name__}")
         own = self._state_entries()
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict.keys() if k not in own]
+        unexpected = [k for k in state_dict if k not in own]
         problems = []
         if strict and missing:
             problems.append(f"missing keys {missing}")
@@ -401,7 +402,7 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch norm uses batch statistics) on every module."""
         if not isinstance(mode, bool):
-            raise ValueError("train: training mode is expected to be boolean")
+            raise ValueError("train: training mode is expected to be boolean")  # noqa: TRY004 - as PyTorch
         for m in self.modules():
             m.__dict__["training"] = mode
         return self

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ember import dtypes
 from ember._tensor import Tensor
 from ember._tensor.core import TensorCore

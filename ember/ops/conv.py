@@ -42,6 +42,11 @@ def crop(x: Buffer, spatial: tuple[int, ...], lo: tuple[int, ...]) -> Buffer:
     return x.getitem((slice(None), *(slice(a, a + n) for a, n in zip(lo, spatial)), slice(None)))
 
 
+def _from_kernel_major(d: int) -> tuple[int, ...]:
+    """Axes (G, *K, N, *S', C) -> (N, *S', G, C, *K), the layout ``windows`` produces."""
+    return (d + 1, *range(d + 2, 2 * d + 2), 0, 2 * d + 2, *range(1, d + 1))
+
+
 class Convolution(Function):
     """z = x ⋆ w + b (cross-correlation, PyTorch's conv);  dz/dw = cols(x)^T g, dz/dx = col2im(g w^T), dz/db = sum g.
 
@@ -96,10 +101,11 @@ class Convolution(Function):
             gw = gw.reshape((g, *kernel, cg, og)).permute((0, d + 2, d + 1, *range(1, d + 1)))
             gw = gw.reshape((g * og, cg, *kernel))
         if nx:
-            gcols = g2 @ mT(self.wm)  # (G, N*L, K*Cg)
-            # -> (G, N, *S', *K, Cg) -> (N, *S', G, Cg, *K): the layout ``windows`` produced
-            gcols = gcols.reshape((g, n, *out_size, *kernel, cg))
-            gcols = gcols.permute((1, *range(2, d + 2), 0, 2 * d + 2, *range(d + 2, 2 * d + 2)))
+            # one product per kernel position, (G, 1, N*L, Og) @ (G, K, Og, Cg) -> (G, K, N*L, Cg), so
+            # each position's columns are contiguous for the adds of col2im
+            wk = self.wm.reshape((g, prod(kernel), cg, og)).permute((0, 1, 3, 2))
+            gcols = g2.reshape((g, 1, n * prod(out_size), og)) @ wk
+            gcols = gcols.reshape((g, *kernel, n, *out_size, cg)).permute(_from_kernel_major(d))
             axes = tuple(range(1, d + 1))
             gxs = gcols.unwindow((n, *padded, g, cg), self.stride, self.dilation, axes)
             gxs = crop(gxs.reshape((n, *padded, c)), size, tuple(lo for lo, _ in self.padding))
@@ -134,10 +140,10 @@ class ConvTranspose(Function):
         # (Cin, Cog, *K) -> (G, Cig, *K, Cog) -> (G, Cig, K*Cog)
         wm = w.reshape((g, cig, cog, *kernel)).permute((0, 1, *range(3, d + 3), 2))
         wm = wm.reshape((g, cig, prod(kernel) * cog))
-        cols = xm @ wm  # (G, N*L, K*Cog)
-        # -> (G, N, *S, *K, Cog) -> (N, *S, G, Cog, *K), the layout ``windows`` produces
-        cols = cols.reshape((g, n, *size, *kernel, cog))
-        cols = cols.permute((1, *range(2, d + 2), 0, 2 * d + 2, *range(d + 2, 2 * d + 2)))
+        # one product per kernel position, (G, 1, N*L, Cig) @ (G, K, Cig, Cog) -> (G, K, N*L, Cog)
+        wk = wm.reshape((g, cig, prod(kernel), cog)).permute((0, 2, 1, 3))
+        cols = xm.reshape((g, 1, n * prod(size), cig)) @ wk
+        cols = cols.reshape((g, *kernel, n, *size, cog)).permute(_from_kernel_major(d))
         ys = cols.unwindow((n, *buf_size, g, cog), stride, dilation, axes).reshape((n, *buf_size, g * cog))
         ys = crop(ys, out_size, padding)
         if b is not None:

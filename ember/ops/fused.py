@@ -192,7 +192,7 @@ class BatchNorm(Function):
 _causal_cache: dict[tuple[Any, int, int], Buffer] = {}
 
 
-def _causal_mask(like: Buffer, L: int, S: int) -> Buffer:  # noqa: N803 - the usual attention names
+def _causal_mask(like: Buffer, L: int, S: int) -> Buffer:
     key = (type(like), L, S)
     m = _causal_cache.get(key)
     if m is None:

@@ -16,7 +16,7 @@ Grads = tuple[Buffer | None, ...]
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def mT(x: Buffer) -> Buffer:  # noqa: N802 - PyTorch's name for a batch of transposes
+def mT(x: Buffer) -> Buffer:  # PyTorch's name for a batch of transposes
     """Swap the last two axes (no copy)."""
     n = len(x.shape)
     return x.permute(tuple(range(n - 2)) + (n - 1, n - 2))

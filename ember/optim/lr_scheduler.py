@@ -227,7 +227,8 @@ class MultiStepLR(LRScheduler):
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        # a plain dict after a checkpoint round trip, so no Counter methods here
+        passed = sum(n for m, n in self.milestones.items() if m <= self.last_epoch)
         return [base * self.gamma**passed for base in self.base_lrs]
 
 

@@ -130,7 +130,7 @@ def test_registration_and_reassignment():
     with pytest.raises(TypeError, match="cannot assign 'int' object to parameter 'p'"):
         m.register_parameter("p", 3)
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'nope'"):
-        m.nope
+        _ = m.nope
 
 
 def test_assign_before_init_errors():

@@ -260,12 +260,12 @@ def test_errors(fn, exc, match):
     ("i1->i", [(2, 3)], r"einsum: invalid subscript '1' in 'i1->i'; subscripts must be in \[a-zA-Z\]"),
     ("i .. j", [(3, 2)], r"einsum: '\.' in operand 0 of 'i \.\. j' that is not part of an ellipsis"),
     ("ij->i..", [(3, 2)], r"einsum: '\.' in the output"),
-    ("ijk->ij", [(2, 3)], r"einsum: operand 0 has 2 dimensions \(shape \(2, 3\)\) but its subscripts 'ijk' "
-                          r"name 3 and no ellipsis was given"),
+    ("ijk->ij", [(2, 3)], (r"einsum: operand 0 has 2 dimensions \(shape \(2, 3\)\) but its subscripts 'ijk' "
+                           r"name 3 and no ellipsis was given")),
     ("ij...k", [(2, 3)], r"einsum: operand 0 has 2 dimensions .* name 3$"),
     ("ii->i", [(2, 3)], r"einsum: subscript 'i' is repeated in operand 0 with different sizes 2 and 3"),
-    ("ij,jk", [(2, 3), (4, 5)], r"einsum: subscript 'j' has size 4 in operand 1 \(shape \(4, 5\)\), which does "
-                                r"not broadcast with size 3"),
+    ("ij,jk", [(2, 3), (4, 5)], (r"einsum: subscript 'j' has size 4 in operand 1 \(shape \(4, 5\)\), which "
+                                 r"does not broadcast with size 3")),
     ("...ij,...jk", [(2, 2, 3), (5, 3, 4)], r"einsum: ellipsis dimension has size 5 in operand 1"),
     ("ij->jj", [(2, 3)], r"einsum: output subscript 'j' appears more than once"),
     ("ij->k", [(2, 3)], r"einsum: output subscript 'k' does not appear in any operand"),

@@ -440,3 +440,23 @@ def test_reduce_lr_on_plateau_with_a_group_added_later():
         RuntimeError, match="ReduceLROnPlateau: the optimizer has 2 param groups but min_lrs has 1"
     ):
         sched.step(2.0)
+
+
+@pytest.mark.parametrize("row", SCHEDULES, ids=IDS)
+def test_checkpoint_file_round_trip(row, tmp_path):
+    """Optimizer and scheduler state through ember.save/ember.load continue exactly."""
+    pytest.importorskip("safetensors")
+    _, opt_name, build = row
+    expected = full_trace(torch, opt_name, build)[13:]
+    opt = make_optimizer(ember, opt_name)
+    sched = build(ember, opt)
+    trace(opt, sched, 12)
+    path = tmp_path / "checkpoint.safetensors"
+    ember.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, path)
+    checkpoint = ember.load(path)
+    opt2 = make_optimizer(ember, opt_name)
+    sched2 = build(ember, opt2)
+    opt2.load_state_dict(checkpoint["optimizer"])
+    sched2.load_state_dict(checkpoint["scheduler"])
+    resumed = trace(opt2, sched2, STEPS - 12)
+    np.testing.assert_allclose(np.array(resumed), np.array(expected), rtol=1e-10, atol=1e-15)

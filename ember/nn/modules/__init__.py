@@ -1,19 +1,45 @@
 """Layer 4 (nn): the layer classes, one file per family."""
 
 from ember.nn.modules.activation import (
-    ELU, GELU, GLU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin,
-    Softplus, Tanh,
+    ELU,
+    GELU,
+    GLU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softplus,
+    Tanh,
 )
 from ember.nn.modules.attention import MultiheadAttention
 from ember.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from ember.nn.modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from ember.nn.modules.conv import *
+from ember.nn.modules.conv import __all__ as _conv
 from ember.nn.modules.dropout import Dropout
 from ember.nn.modules.flatten import Flatten, Unflatten
 from ember.nn.modules.linear import Bilinear, Identity, Linear
 from ember.nn.modules.loss import (
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
 )
 from ember.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
+from ember.nn.modules.pooling import *
+from ember.nn.modules.pooling import __all__ as _pool
 from ember.nn.modules.sparse import Embedding
 
 __all__ = [
@@ -22,4 +48,5 @@ __all__ = [
     "BatchNorm3d", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential", "Dropout", "Flatten",
     "Unflatten", "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss",
     "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss", "GroupNorm", "LayerNorm", "RMSNorm", "Embedding",
+    *_conv, *_pool,
 ]

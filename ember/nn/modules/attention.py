@@ -9,8 +9,7 @@ from ember import dtypes
 from ember._tensor import Tensor
 from ember._tensor.core import TensorCore
 from ember._tensor.creation import empty, zeros
-from ember.nn import _layers
-from ember.nn import init
+from ember.nn import _layers, init
 from ember.nn._attention import scaled_dot_product_attention
 from ember.nn.module import Module
 from ember.nn.modules.linear import Linear

@@ -54,7 +54,7 @@ class Embedding(Module):
                 row = (arange(self.num_embeddings) == self.padding_idx).unsqueeze(1)
                 self.weight.copy_(self.weight.masked_fill(row, 0.0))
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     @classmethod

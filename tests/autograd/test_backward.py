@@ -1,0 +1,218 @@
+"""``backward``: gradients, accumulation, reuse of values, broadcasting, deep graphs, freed graphs.
+
+Tests that compare with PyTorch run the same code on both libraries.
+"""
+
+import time
+
+import pytest
+import torch
+
+import ember
+
+LIBS = [torch, ember]
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_backward_of_a_scalar(L):
+    x = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_backward_with_gradient(L):
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.backward(gradient=L.tensor([1.0, 10.0]))
+    assert x.grad.tolist() == [3.0, 30.0]
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_gradients_accumulate_over_two_backwards(L):
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).sum().backward()
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [4.0, 6.0]
+    x.grad = None
+    (x * 5).sum().backward()
+    assert x.grad.tolist() == [5.0, 5.0]
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_value_used_twice(L):
+    x = L.tensor([1.0, -2.0], requires_grad=True)
+    y = x * x + x  # x reaches the loss along three paths
+    z = y * y  # and y along two
+    z.sum().backward()
+    # dz/dx = 2 y (2 x + 1)
+    assert x.grad.tolist() == [2 * 2 * 3.0, 2 * 2 * -3.0]
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_diamond_graph(L):
+    x = L.tensor(3.0, requires_grad=True)
+    a, b = x * 2, x * 5
+    (a * b).backward()  # d(10 x^2)/dx = 20 x
+    assert x.grad.item() == 60.0
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_broadcast_gradients_are_summed_back(L):
+    x = L.ones(2, 3, requires_grad=True)
+    b = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    c = L.tensor(2.0, requires_grad=True)
+    col = L.ones(2, 1, requires_grad=True)
+    ((x + b) * c * col).sum().backward()
+    assert b.grad.tolist() == [4.0, 4.0, 4.0]
+    assert c.grad.item() == 18.0
+    assert col.grad.tolist() == [[18.0], [18.0]]
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_only_leaves_keep_grad_and_grad_dtype_matches(L):
+    x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+    y = x * 2
+    y.sum().backward()
+    assert x.grad.dtype == L.float64 and y.grad is None
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_inputs_that_do_not_require_grad_get_none(L):
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    c = L.tensor([3.0, 4.0])
+    (x * c).sum().backward()
+    assert c.grad is None and x.grad.tolist() == [3.0, 4.0]
+
+
+def test_deep_chain_of_100000_ops_backpropagates_iteratively():
+    x = ember.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    start = time.perf_counter()
+    y.backward()
+    assert x.grad.item() == 1.0
+    assert time.perf_counter() - start < 30  # iterative, and linear in the graph size
+
+
+def test_multiple_roots_with_autograd_backward():
+    for L in LIBS:
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        a, b = x * 2, (x * x).sum()
+        L.autograd.backward([a, b], [L.tensor([1.0, 1.0]), L.tensor(1.0)])
+        assert x.grad.tolist() == [4.0, 6.0]
+
+
+# ---- graph freed after backward ---------------------------------------------------------------
+
+
+def test_second_backward_raises_clearly():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward: trying to backward through the graph a second time"):
+        y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_shared_subgraph_freed_by_an_earlier_backward():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    h.sum().backward()
+    with pytest.raises(RuntimeError, match=r"second time \(through Exp\)"):
+        (h * 2).sum().backward()
+
+
+@pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
+def test_retain_graph_allows_a_second_backward(L):
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.clone()
+    y.backward()
+    assert (x.grad - 2 * first).abs().max().item() < 1e-6
+
+
+def test_backward_frees_saved_buffers():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    fn = y.grad_fn
+    assert fn.inputs is not None and fn.x is not None
+    y.sum().backward()
+    assert fn.inputs is None and not hasattr(fn, "x")
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+def test_backward_on_non_scalar_without_gradient():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"backward: grad can be implicitly created only for scalar outputs.*\(2,\)"):
+        (x * 2).backward()
+    assert x.grad is None
+
+
+def test_backward_gradient_of_wrong_shape():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"backward: gradient has shape \(3,\), but the tensor has shape \(2,\)"):
+        (x * 2).backward(ember.ones(3))
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad():
+    with pytest.raises(RuntimeError, match="backward: element 0 of tensors does not require grad"):
+        ember.ones(2).sum().backward()
+
+
+def test_create_graph_is_not_supported():
+    x = ember.tensor(1.0, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="backward: create_graph=True"):
+        (x * x).backward(create_graph=True)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ember.tensor([1, 2], requires_grad=True),
+    lambda: ember.tensor([1, 2]).requires_grad_(),
+    lambda: ember.tensor([True]).requires_grad_(True),
+    lambda: ember.arange(3, requires_grad=True),
+])
+def test_integer_tensors_cannot_require_grad(make):
+    with pytest.raises(RuntimeError, match=r"requires_grad_: only tensors of floating point dtype can require "
+                                           r"gradients, got ember\.(int64|bool)"):
+        make()
+
+
+def test_in_place_change_of_a_saved_tensor():
+    x = ember.tensor([1.0, 2.0])
+    w = ember.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w  # Mul saves x for w's gradient
+    x += 1
+    with pytest.raises(RuntimeError, match=r"backward: a tensor of shape \(2,\) saved by Mul \(as 'x'\) was modified "
+                                           r"by an in-place operation"):
+        y.sum().backward()
+
+
+def test_in_place_change_through_data_is_caught_too():
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = w.exp()  # Exp saves its output
+    y.data.mul_(2)
+    with pytest.raises(RuntimeError, match=r"saved by Exp \(as 'out'\) was modified by an in-place operation"):
+        y.sum().backward()
+
+
+def test_in_place_change_of_an_unsaved_tensor_is_fine():
+    x = ember.tensor([1.0, 2.0])
+    w = ember.tensor([3.0, 4.0], requires_grad=True)
+    y = x + w  # Add saves nothing
+    x += 1
+    y.sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_in_place_change_before_use_is_fine():
+    x = ember.tensor([1.0, 2.0])
+    w = ember.tensor([3.0, 4.0], requires_grad=True)
+    x += 1
+    (x * w).sum().backward()
+    assert w.grad.tolist() == [2.0, 3.0]
