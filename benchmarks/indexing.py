@@ -21,15 +21,16 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import ember  # noqa: E402
-from ember.backend.numpy_cpu import NumpyBuffer  # noqa: E402
+import ember
+from ember.backend.numpy_cpu import NumpyBuffer
 
 try:
     import torch
@@ -68,8 +69,8 @@ def main() -> None:
         sizes, args.repeats = [(65, 64, 8, 32)], 3
     rows: list[dict[str, Any]] = []
 
-    def record(bench: str, lib: str, ms: float, **extra: Any) -> None:
-        row = {"benchmark": bench, "lib": lib, "unit": "ms", "value": round(ms, 4), **extra}
+    def record(bench: str, lib: str, value: float, unit: str = "ms", **extra: Any) -> None:
+        row = {"benchmark": bench, "lib": lib, "unit": unit, "value": round(value, 4), **extra}
         rows.append(row)
         print(json.dumps(row), flush=True)
 
@@ -80,7 +81,7 @@ def main() -> None:
         g = rng.standard_normal((b, t, c), dtype=np.float32)
         ew, ei, eg = ember.from_numpy(w.copy()).requires_grad_(), ember.from_numpy(idx), ember.from_numpy(g)
 
-        def ember_step() -> None:
+        def ember_step(ew: Any = ew, ei: Any = ei, eg: Any = eg) -> None:
             ew.grad = None
             ew[ei].backward(eg)
 
@@ -88,7 +89,7 @@ def main() -> None:
         if torch is not None:
             tw, ti, tg = torch.from_numpy(w.copy()).requires_grad_(), torch.from_numpy(idx), torch.from_numpy(g)
 
-            def torch_step() -> None:
+            def torch_step(tw: Any = tw, ti: Any = ti, tg: Any = tg) -> None:
                 tw.grad = None
                 torch.nn.functional.embedding(ti, tw).backward(tg)
 
@@ -99,10 +100,10 @@ def main() -> None:
 
         flat, src = idx.reshape(-1), g.reshape(-1, c)
 
-        def grouped() -> None:
+        def grouped(v: int = v, c: int = c, flat: Any = flat, src: Any = src) -> None:
             NumpyBuffer._add_rows_grouped(np.zeros((v, c), np.float32), flat, src)
 
-        def add_at() -> None:
+        def add_at(v: int = v, c: int = c, flat: Any = flat, src: Any = src) -> None:
             np.add.at(np.zeros((v, c), np.float32), flat, src)
 
         for lib, secs in interleaved({"ember": timed(grouped), "np.add.at": timed(add_at)}, args.repeats).items():
@@ -115,7 +116,7 @@ def main() -> None:
         tx = torch.from_numpy(x)
         runs["torch"] = timed(lambda: [tx[:, -1, :] for _ in range(1000)])
     for lib, secs in interleaved(runs, args.repeats).items():
-        record("slice x[:, -1, :]", lib, secs, size="per call, in us")  # 1000 calls: s -> ms per call * 1e3
+        record("slice x[:, -1, :]", lib, secs * 1e3, unit="us", size="per call")  # 1000 calls: s -> us/call
 
     print(f"\nmedians of {args.repeats} runs; ms (slice: us per call); lower is better")
     print(f"{'benchmark':<20}{'size':<24}{'ember':>10}{'other':>12}{'ratio':>9}  other is")

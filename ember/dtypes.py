@@ -6,13 +6,15 @@ array dtypes by ``dtype.name``.
 
 from __future__ import annotations
 
+import builtins
 
-class dtype:  # noqa: N801 - PyTorch spells it lower-case
+
+class dtype:
     """A tensor element type, such as ``ember.float32``."""
 
-    __slots__ = ("name", "itemsize", "is_floating_point", "is_signed", "_category")
+    __slots__ = ("_category", "is_floating_point", "is_signed", "itemsize", "name")
 
-    def __init__(self, name: str, itemsize: int, category: int, is_signed: bool) -> None:
+    def __init__(self, name: str, itemsize: builtins.int, category: builtins.int, is_signed: builtins.bool) -> None:
         self.name = name
         self.itemsize = itemsize
         # promotion categories, lowest to highest: 0 bool, 1 integer, 2 floating
@@ -38,13 +40,13 @@ float32 = dtype("float32", 4, 2, True)
 float64 = dtype("float64", 8, 2, True)
 
 # PyTorch's aliases
-float = float32  # noqa: A001
+float = float32
 double = float64
 half = float16
 long = int64
-int = int32  # noqa: A001
+int = int32
 short = int16
-bool = bool_  # noqa: A001
+bool = bool_
 
 ALL: tuple[dtype, ...] = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 BY_NAME: dict[str, dtype] = {d.name: d for d in ALL}
@@ -94,11 +96,11 @@ def scalar_dtype(value: object) -> dtype:
     return _default_float
 
 
-builtins_bool = type(True)
-builtins_int = type(1)
+builtins_bool = builtins.bool
+builtins_int = builtins.int
 
 
-def result_type(operands: list[tuple[dtype, int]]) -> dtype:
+def result_type(operands: list[tuple[dtype, builtins.int]]) -> dtype:
     """Apply PyTorch's promotion to operands given as (dtype, priority) pairs.
 
     Priority 2 is a tensor with dimensions, 1 a 0-d tensor, 0 a Python scalar. A
@@ -160,7 +162,7 @@ def to_dtype(d: object) -> dtype:
         return bool_
     if d is builtins_int:
         return int64
-    if d is type(1.0):
+    if d is builtins.float:
         return _default_float
     if isinstance(d, str) and d in BY_NAME:
         return BY_NAME[d]

@@ -12,10 +12,33 @@ from ember.backend import DEFAULT as _Buf
 from ember.backend import rng
 
 __all__ = [
-    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
-    "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like",
-    "rand_like", "randn_like", "randint_like", "manual_seed", "seed", "get_rng_state", "set_rng_state",
-    "is_tensor", "numel",
+    "arange",
+    "as_tensor",
+    "empty",
+    "empty_like",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_rng_state",
+    "is_tensor",
+    "linspace",
+    "manual_seed",
+    "numel",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn",
+    "randn_like",
+    "randperm",
+    "seed",
+    "set_rng_state",
+    "tensor",
+    "zeros",
+    "zeros_like",
 ]
 
 
@@ -126,7 +149,7 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, TensorCore)
 
 
-def numel(input: Tensor) -> int:  # noqa: A002
+def numel(input: Tensor) -> int:
     return input.numel()
 
 
@@ -227,7 +250,7 @@ def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = Non
 
 def _like(name: str, maker: Any) -> Any:
     def fn(input: Tensor, *args: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-           **kw: Any) -> Tensor:  # noqa: A002
+           **kw: Any) -> Tensor:
         return maker(tuple(input.shape), *args, dtype=dtype or input.dtype, requires_grad=requires_grad, **kw)
 
     fn.__name__ = name
@@ -242,13 +265,13 @@ rand_like = _like("rand_like", rand)
 randn_like = _like("randn_like", randn)
 
 
-def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,  # noqa: A002
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
     """``full`` with the shape (and dtype, unless given) of ``input``."""
     return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
+def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None) -> Tensor:
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)

@@ -25,7 +25,6 @@ from ember._tensor.promotion import (
     result_dtype,
     scalar_value,
 )
-from ember.backend import DEFAULT as _Buf
 from ember.ops import elementwise as E
 
 if TYPE_CHECKING:
@@ -35,12 +34,63 @@ Scalar = int | float | bool
 _as_tensor = as_tensor  # the name other mixins import
 
 __all__ = [
-    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "neg", "negative",
-    "exp", "log", "log2", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "sign",
-    "reciprocal", "square", "clamp", "clip", "maximum", "minimum", "where", "lerp", "masked_fill", "eq", "ne",
-    "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf",
-    "isfinite", "floor", "ceil", "round", "trunc", "floor_divide", "remainder", "fmod", "result_type",
-    "promote_types", "equal", "allclose",
+    "abs",
+    "add",
+    "allclose",
+    "ceil",
+    "clamp",
+    "clip",
+    "cos",
+    "div",
+    "divide",
+    "eq",
+    "equal",
+    "exp",
+    "floor",
+    "floor_divide",
+    "fmod",
+    "ge",
+    "gt",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "le",
+    "lerp",
+    "log",
+    "log1p",
+    "log2",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "lt",
+    "masked_fill",
+    "maximum",
+    "minimum",
+    "mul",
+    "multiply",
+    "ne",
+    "neg",
+    "negative",
+    "pow",
+    "promote_types",
+    "reciprocal",
+    "relu",
+    "remainder",
+    "result_type",
+    "round",
+    "rsqrt",
+    "sigmoid",
+    "sign",
+    "sin",
+    "sqrt",
+    "square",
+    "sub",
+    "subtract",
+    "tanh",
+    "true_divide",
+    "trunc",
+    "where",
 ]
 
 
@@ -178,12 +228,12 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
     def __ge__(self, other: Any) -> Tensor:
         return E.GreaterEqual.apply(*binary_operands(self, other, "ge"))
 
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         if other is None:
             return False  # type: ignore[return-value]
         return E.Eq.apply(*binary_operands(self, other, "eq"))
 
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         if other is None:
             return True  # type: ignore[return-value]
         return E.NotEqual.apply(*binary_operands(self, other, "ne"))
@@ -323,7 +373,7 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
     def trunc(self) -> Tensor:
         return _make(self._buf.trunc(), None)  # type: ignore[attr-defined]
 
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Limit values to ``[min, max]``; either bound may be None, a number or a Tensor."""
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
@@ -476,7 +526,7 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
 
 
 # ---- module-level functions (ember.add, ember.where, ...) --------------------------------
-def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
+def where(condition: Any, input: Any, other: Any) -> Tensor:
     """Pick ``input`` where ``condition`` is True, else ``other`` (all broadcast together)."""
     if not isinstance(condition, TensorCore) or condition._buf.dtype is not dtypes.bool_:
         got = condition._buf.dtype if isinstance(condition, TensorCore) else type(condition).__name__
@@ -487,7 +537,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
 
 
 def _method(name: str) -> Any:
-    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:
         return getattr(as_tensor(input, name), name)(*args, **kwargs)
 
     fn.__name__ = name
@@ -495,9 +545,60 @@ def _method(name: str) -> Any:
     return fn
 
 
-for _n in __all__:
-    if _n not in ("where", "result_type", "promote_types"):
-        globals()[_n] = _method(_n)
+add = _method("add")
+sub = _method("sub")
+subtract = _method("subtract")
+mul = _method("mul")
+multiply = _method("multiply")
+div = _method("div")
+divide = _method("divide")
+true_divide = _method("true_divide")
+pow = _method("pow")
+neg = _method("neg")
+negative = _method("negative")
+exp = _method("exp")
+log = _method("log")
+log2 = _method("log2")
+log1p = _method("log1p")
+sqrt = _method("sqrt")
+rsqrt = _method("rsqrt")
+sin = _method("sin")
+cos = _method("cos")
+tanh = _method("tanh")
+sigmoid = _method("sigmoid")
+relu = _method("relu")
+abs = _method("abs")
+sign = _method("sign")
+reciprocal = _method("reciprocal")
+square = _method("square")
+clamp = _method("clamp")
+clip = _method("clip")
+maximum = _method("maximum")
+minimum = _method("minimum")
+lerp = _method("lerp")
+masked_fill = _method("masked_fill")
+eq = _method("eq")
+ne = _method("ne")
+lt = _method("lt")
+le = _method("le")
+gt = _method("gt")
+ge = _method("ge")
+logical_and = _method("logical_and")
+logical_or = _method("logical_or")
+logical_not = _method("logical_not")
+logical_xor = _method("logical_xor")
+isnan = _method("isnan")
+isinf = _method("isinf")
+isfinite = _method("isfinite")
+floor = _method("floor")
+ceil = _method("ceil")
+round = _method("round")
+trunc = _method("trunc")
+floor_divide = _method("floor_divide")
+remainder = _method("remainder")
+fmod = _method("fmod")
+equal = _method("equal")
+allclose = _method("allclose")
 
 
 def result_type(tensor: Any, other: Any) -> dtypes.dtype:

@@ -91,6 +91,12 @@ class IndexingMixin:
             return I.BasicIndex.apply(self, index=plan.index)
         return I.AdvancedIndex.apply(self, index=plan.index, shape=plan.shape, accumulate=plan.accumulate)
 
+    def __iter__(self) -> Any:
+        """Iterate over the first dimension (each item a view)."""
+        if not self._buf.shape:  # type: ignore[attr-defined]
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
     def __setitem__(self, index: Any, value: Any) -> None:
         """Write ``value`` (a number or a tensor broadcast to ``self[index]``, cast to self's dtype)."""
         if self.requires_grad and self._ctx is None:  # type: ignore[attr-defined]

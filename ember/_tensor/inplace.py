@@ -132,7 +132,7 @@ class InplaceMixin:
         self._buf.assign_(src._buf)  # type: ignore[attr-defined]
         return self  # type: ignore[return-value]
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         check_inplace(self, "clamp_")  # type: ignore[arg-type]
         out = self.clamp(min, max)  # type: ignore[attr-defined]
         _check_castable(out._buf.dtype, self._buf.dtype, "clamp_")  # type: ignore[attr-defined]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ember.autograd.engine import run_backward
 from ember.autograd.grad_mode import state
@@ -69,7 +70,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     run_backward(_roots(outs, grad_tensors, "backward"), retain_graph=bool(retain_graph))
 
 
-class detect_anomaly:  # noqa: N801
+class detect_anomaly:
     """Context manager that raises as soon as a Function produces NaN or inf.
 
     Forward outputs and backward gradients are checked, and the error names the

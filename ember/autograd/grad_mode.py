@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradState:
-    __slots__ = ("enabled", "anomaly")
+    __slots__ = ("anomaly", "enabled")
 
     def __init__(self) -> None:
         self.enabled = True
@@ -45,7 +46,7 @@ class _GradModeContext:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_GradModeContext):  # noqa: N801
+class no_grad(_GradModeContext):
     """Context manager and decorator that stops operations from being recorded.
 
     Example:
@@ -60,13 +61,13 @@ class no_grad(_GradModeContext):  # noqa: N801
     _target = False
 
 
-class enable_grad(_GradModeContext):  # noqa: N801
+class enable_grad(_GradModeContext):
     """Context manager and decorator that turns recording back on inside ``no_grad``."""
 
     _target = True
 
 
-class set_grad_enabled(_GradModeContext):  # noqa: N801
+class set_grad_enabled(_GradModeContext):
     """Set recording on or off; usable as a function, a context manager or a decorator."""
 
     def __init__(self, mode: bool) -> None:
@@ -89,7 +90,7 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
         return wrapper  # type: ignore[return-value]
 
 
-class inference_mode(no_grad):  # noqa: N801
+class inference_mode(no_grad):
     """Same as ``no_grad`` in ember (PyTorch's name for a faster no-grad mode)."""
 
     def __init__(self, mode: bool = True) -> None:

@@ -534,7 +534,6 @@ class NumpyBuffer(Buffer):
         """
         w = np.asarray(self.data)
         kernel = w.shape[w.ndim - len(axes):]
-        out = np.zeros(shape, dtype=w.dtype)
         if all(s == k and d == 1 for s, k, d in zip(stride, kernel, dilation)):
             # windows tile the array: one strided copy instead of a loop of adds
             region, split, perm = [slice(None)] * len(shape), [], []
@@ -547,8 +546,13 @@ class NumpyBuffer(Buffer):
                 else:
                     split.append(shape[i])
                     perm.append(i)
-            out[tuple(region)].reshape(split)[...] = w.transpose(perm)
+            src = w.transpose(perm)
+            if src.flags.c_contiguous and math.prod(split) == math.prod(shape):
+                return NumpyBuffer(src.reshape(shape))  # the windows already are the array
+            out = np.zeros(shape, dtype=w.dtype)
+            out[tuple(region)].reshape(split)[...] = src
             return NumpyBuffer(out)
+        out = np.zeros(shape, dtype=w.dtype)
         for offs in np.ndindex(*kernel):
             idx = [slice(None)] * len(shape)
             for a, o, s, d in zip(axes, offs, stride, dilation):
@@ -556,38 +560,44 @@ class NumpyBuffer(Buffer):
             out[tuple(idx)] += w[(Ellipsis, *offs)]
         return NumpyBuffer(out)
 
-    def max_onehot(self, axes: tuple[int, ...]) -> tuple[NumpyBuffer, NumpyBuffer]:
-        """Max over ``axes`` (kept as size 1) and a bool mask marking each slice's first maximum.
+    def max_along(self, axis: int) -> tuple[NumpyBuffer, NumpyBuffer]:
+        """Max over ``axis`` (removed) and the index of that maximum (uint8 when it fits).
 
-        "First" is in row-major order over ``axes``, and NaN counts as the maximum (max
-        pooling's rule in PyTorch), so the mask routes each output's gradient to one input.
+        The index is the first maximum, or the last NaN if there is one: max pooling's
+        rule in PyTorch. One pass per position along ``axis``, no full-size mask.
         """
         x = np.asarray(self.data)
-        positions = []
-        for pos in np.ndindex(*[x.shape[a] for a in axes]):
-            idx = [slice(None)] * x.ndim
-            for a, p in zip(axes, pos):
-                idx[a] = slice(p, p + 1)
-            positions.append(tuple(idx))
-        if 1 < len(positions) <= 16:
-            # a few strided maxima beat NumPy's reduction over non-adjacent axes
-            m = np.maximum(x[positions[0]], x[positions[1]])
-            for p in positions[2:]:
-                np.maximum(m, x[p], out=m)
-        else:
-            m = x.max(axis=axes, keepdims=True)
-        mask = x == m
-        nan = np.isnan(m) if m.dtype.kind == "f" else None
-        if nan is not None and nan.any():
-            mask |= np.isnan(x) & nan
-        elif np.count_nonzero(mask) == m.size:
-            return NumpyBuffer(m), NumpyBuffer(mask)
-        seen = np.zeros(m.shape, dtype=np.bool_)  # ties: keep the first hit of each slice
-        for p in positions:
-            hit = mask[p]
-            hit &= ~seen
-            seen |= hit
-        return NumpyBuffer(m), NumpyBuffer(mask)
+        n = x.shape[axis]
+        lead = (slice(None),) * axis
+        idx = np.zeros(x.shape[:axis] + x.shape[axis + 1:], np.uint8 if n <= 256 else np.int64)
+        vals = x[lead + (0,)]
+        for nan_rule in (False, True):
+            for k in range(1, n):
+                xk = x[lead + (k,)]
+                gt = xk > vals
+                if nan_rule:
+                    gt |= np.isnan(xk)
+                vals = np.maximum(vals, xk, out=None if k == 1 else vals)
+                if n == 2:
+                    idx = gt.view(np.uint8)
+                else:
+                    np.copyto(idx, k, where=gt)
+            if nan_rule or x.dtype.kind != "f" or n == 1 or not np.isnan(vals).any():
+                break
+            vals = x[lead + (0,)]  # a NaN: redo, letting each NaN take the index
+        return NumpyBuffer(vals), NumpyBuffer(idx)
+
+    def spread_along(self, index: NumpyBuffer, axis: int, size: int) -> NumpyBuffer:
+        """Insert an axis of length ``size`` at ``axis``, each value at its ``index``, 0 elsewhere.
+
+        The adjoint of selecting with ``max_along``'s index: it routes gradients to the maxima.
+        """
+        src, idx = np.asarray(self.data), index.data
+        out = np.empty(src.shape[:axis] + (size,) + src.shape[axis:], dtype=src.dtype)
+        lead = (slice(None),) * axis
+        for k in range(size):
+            np.multiply(src, idx == k, out=out[lead + (k,)])
+        return NumpyBuffer(out)
 
     # ---- gather / scatter -------------------------------------------------------
     def take_along(self, indices: NumpyBuffer, axis: int) -> NumpyBuffer:
@@ -660,8 +670,9 @@ class NumpyBuffer(Buffer):
             idx = idx[0]
         s = np.asarray(src.data)
         if (idx.__class__ is _ndarray and idx.dtype != np.bool_ and idx.ndim >= 1 and d.ndim >= 1
-                and d.flags.c_contiguous and s.size >= 8192 and d.dtype == s.dtype):
-            # rows of a table gathered with repeats (the embedding backward)
+                and d.flags.c_contiguous and s.size >= 16384 and s.size >= 32 * idx.size and d.dtype == s.dtype):
+            # rows (>= 32 wide) of a table gathered with repeats: the embedding backward. Measured
+            # (benchmarks/indexing.py) 2-10x faster than np.add.at there, slower on narrow rows.
             n = idx.size
             NumpyBuffer._add_rows_grouped(d.reshape(d.shape[0], -1), idx.reshape(n), s.reshape(n, -1))
         else:

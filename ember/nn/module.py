@@ -140,6 +140,9 @@ class Module:
                     f"cannot assign '{type(value).__name__}' as buffer '{name}' (ember.Tensor or None expected)"
                 )
             d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)  # plain attribute (honours properties with setters)
+            return
         d[name] = value
 
     def __delattr__(self, name: str) -> None:

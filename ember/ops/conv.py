@@ -71,9 +71,16 @@ class Convolution(Function):
         padded = tuple(xs.shape[1:-1])
         win = xs.reshape((n, *padded, g, cg)).windows(tuple(kernel), stride, dilation, axes)
         out_size = tuple(win.shape[1:d + 1])
-        # (N, *S', G, Cg, *K) -> (G, N, *S', *K, Cg) -> (G, N*L, K*Cg): the one im2col copy
-        perm = (d + 1, 0, *axes, *range(d + 3, 2 * d + 3), d + 2)
-        self.cols = win.permute(perm).reshape((g, n * prod(out_size), prod(kernel) * cg))
+        rows, width = n * prod(out_size), prod(kernel) * cg
+        if c == 1 and stride[-1] == 1:
+            # one channel: copy (G, *K, Cg, N, *S') instead, whose rows are contiguous runs of the
+            # input, and use it transposed: (G, K*Cg, N*L) -> (G, N*L, K*Cg)
+            perm = (d + 1, *range(d + 3, 2 * d + 3), d + 2, 0, *axes)
+            self.cols = mT(win.permute(perm).reshape((g, width, rows)))
+        else:
+            # (N, *S', G, Cg, *K) -> (G, N, *S', *K, Cg) -> (G, N*L, K*Cg): the one im2col copy
+            perm = (d + 1, 0, *axes, *range(d + 3, 2 * d + 3), d + 2)
+            self.cols = win.permute(perm).reshape((g, rows, width))
         # (O, Cg, *K) -> (G, *K, Cg, Og) -> (G, K*Cg, Og), matching the columns' order
         self.wm = w.reshape((g, og, cg, *kernel)).permute((0, *range(3, d + 3), 2, 1))
         self.wm = self.wm.reshape((g, prod(kernel) * cg, og))

@@ -361,7 +361,7 @@ class Reciprocal(Function):
 class Clamp(Function):
     """z = min(max(x, lo), hi);  dz/dx = 1 inside [lo, hi] (lo/hi may be None)."""
 
-    def forward(self, x: Buffer, min: float | None = None, max: float | None = None) -> Buffer:  # noqa: A002
+    def forward(self, x: Buffer, min: float | None = None, max: float | None = None) -> Buffer:
         out = x
         if min is not None:
             out = out.maximum(min)

@@ -59,6 +59,8 @@ class _WindowPool(Function):
         xs = channels_last(x)
         if any(hi for _, hi in pads):
             xs = xs.pad(((0, 0), *pads, (0, 0)), fill)
+        else:
+            xs = xs.contiguous()  # a copy only for channels-first input: strided runs are far slower
         win = xs.windows(kernel, stride, dilation, tuple(range(1, d + 1)))
         win = win.getitem((slice(None), *(slice(0, o) for o in out)))
         self.geom = (x.shape, tuple(xs.shape), out, tuple(p for p, _ in pads))
@@ -79,19 +81,37 @@ class _WindowPool(Function):
 
 
 class MaxPool(_WindowPool):
-    """z = max over each window;  dz/dx = g at the window's first maximum, 0 elsewhere."""
+    """z = max over each window;  dz/dx = g at the window's first maximum, 0 elsewhere.
+
+    The window max is taken one kernel axis at a time, innermost first, so the index kept
+    at each step is the first maximum in row-major window order, as PyTorch's.
+    """
 
     def forward(
         self, x: Buffer, *, kernel_size: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...],
         dilation: tuple[int, ...], ceil_mode: bool,
     ) -> Buffer:
         win = self._windows(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x))
-        d = len(kernel_size)
-        out, self.mask = win.max_onehot(tuple(range(2, 2 * d + 1, 2)))
-        return channels_first(out.reshape((x.shape[0], *self.geom[2], x.shape[1])))
+        out, self.picks = _max_stages(win)
+        return channels_first(out)
 
     def backward(self, grad: Buffer) -> Buffer:
-        return self._unwindows(self.mask * self._grad_cl(grad))
+        g = channels_last(grad)  # (N, *S', C)
+        for axis, idx, size in reversed(self.picks):
+            g = g.spread_along(idx, axis, size)  # re-insert the kernel axis with g at the maximum
+        return self._unwindows(g)
+
+
+def _max_stages(win: Buffer) -> tuple[Buffer, list[tuple[int, Buffer, int]]]:
+    """Reduce interleaved windows (N, S'1, K1, ..., C) over each K, last first; keep the indices."""
+    d = (len(win.shape) - 2) // 2
+    vals, picks = win, []
+    for i in reversed(range(d)):
+        axis = 2 + 2 * i
+        size = vals.shape[axis]
+        vals, idx = vals.max_along(axis)
+        picks.append((axis, idx, size))
+    return vals, picks
 
 
 class MaxPoolIndices(_WindowPool):
@@ -104,22 +124,15 @@ class MaxPoolIndices(_WindowPool):
         dilation: tuple[int, ...], ceil_mode: bool,
     ) -> Buffer:
         win = self._windows(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x))
-        d = len(kernel_size)
-        _, mask = win.max_onehot(tuple(range(2, 2 * d + 1, 2)))
-        size, out = x.shape[2:], self.geom[2]
-        # flat index = sum over axes of (o*s - p + k*dl) * (stride of that axis in the plane)
-        Buf = type(x)
-        flat = None
-        for i in range(d):
-            plane_stride = prod(size[i + 1:])
-            pos = [[(o * stride[i] - padding[i] + k * dilation[i]) * plane_stride for k in range(kernel_size[i])]
-                   for o in range(out[i])]
-            shape = [1] * (2 * d + 2)
-            shape[1 + 2 * i], shape[2 + 2 * i] = out[i], kernel_size[i]
-            term = Buf.from_data(pos, dtypes.int64).reshape(tuple(shape))
-            flat = term if flat is None else flat + term
-        idx = (mask * flat).sum(tuple(range(2, 2 * d + 1, 2)))  # exactly one hit per window
-        return channels_first(idx.reshape((x.shape[0], *out, x.shape[1])))
+        _, picks = _max_stages(win)
+        # the same windows over an image of flat positions (1, *S, 1), then the same picks
+        size = tuple(x.shape[2:])
+        pos = type(x).arange(0, prod(size), 1, dtypes.int64).reshape((1, *size, 1))
+        pos_win = self._windows(channels_first(pos), kernel_size, stride, padding, dilation, ceil_mode, -1)
+        for axis, idx, _ in picks:
+            pos_win = pos_win.take_along(idx.reshape(idx.shape[:axis] + (1,) + idx.shape[axis:]), axis)
+            pos_win = pos_win.reshape(idx.shape)
+        return channels_first(pos_win)
 
     def backward(self, grad: Buffer) -> Buffer:
         raise RuntimeError("max_pool indices are not differentiable")

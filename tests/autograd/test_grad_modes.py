@@ -69,9 +69,8 @@ def test_set_grad_enabled_three_ways(L):
 
 @pytest.mark.parametrize("L", LIBS, ids=ids)
 def test_grad_mode_restored_after_an_exception(L):
-    with pytest.raises(ValueError):
-        with L.no_grad():
-            raise ValueError("boom")
+    with pytest.raises(ValueError), L.no_grad():
+        raise ValueError("boom")
     assert L.is_grad_enabled()
 
 

@@ -62,10 +62,9 @@ def test_gradcheck_leaves_grad_untouched():
 
 def test_anomaly_names_the_first_function_that_made_nan():
     x = ember.tensor([-1.0, 2.0], requires_grad=True)
-    with ember.autograd.detect_anomaly():
-        with pytest.raises(RuntimeError, match=r"detect_anomaly: Log produced NaN or inf in its forward output "
-                                               r"of shape \(2,\)"):
-            ((x * 2).log() * 3).exp().sum()
+    expected = r"detect_anomaly: Log produced NaN or inf in its forward output of shape \(2,\)"
+    with ember.autograd.detect_anomaly(), pytest.raises(RuntimeError, match=expected):
+        ((x * 2).log() * 3).exp().sum()
 
 
 def test_anomaly_in_backward_names_the_function():
@@ -85,9 +84,8 @@ def test_anomaly_names_a_user_function():
         def backward(self, grad):
             return grad
 
-    with ember.autograd.detect_anomaly():
-        with pytest.raises(RuntimeError, match="detect_anomaly: BadLog produced NaN or inf"):
-            BadLog.apply(ember.tensor([-1.0], requires_grad=True))
+    with ember.autograd.detect_anomaly(), pytest.raises(RuntimeError, match="detect_anomaly: BadLog produced NaN"):
+        BadLog.apply(ember.tensor([-1.0], requires_grad=True))
 
 
 def test_without_anomaly_detection_nan_just_propagates():
@@ -99,10 +97,9 @@ def test_without_anomaly_detection_nan_just_propagates():
 
 def test_anomaly_mode_is_restored():
     assert state.anomaly is False
-    with pytest.raises(RuntimeError):
-        with ember.autograd.detect_anomaly():
-            assert state.anomaly is True
-            ember.tensor([-1.0], requires_grad=True).log()
+    with pytest.raises(RuntimeError), ember.autograd.detect_anomaly():
+        assert state.anomaly is True
+        ember.tensor([-1.0], requires_grad=True).log()
     assert state.anomaly is False
     with ember.autograd.detect_anomaly(check_nan=False):
         ember.tensor([-1.0]).log()  # checks off: no error

@@ -133,6 +133,27 @@ def test_registration_and_reassignment():
         _ = m.nope
 
 
+def test_plain_attributes_and_properties():
+    class WithProp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._scale = 1.0
+            self.scale = 3.0  # goes through the property's setter
+
+        @property
+        def scale(self):
+            return self._scale
+
+        @scale.setter
+        def scale(self, v):
+            self._scale = v * 2
+
+    m = WithProp()
+    assert m.scale == 6.0 and m._scale == 6.0
+    m.note = "x"
+    assert m.note == "x" and "note" not in m._parameters
+
+
 def test_assign_before_init_errors():
     class Bad(nn.Module):
         def __init__(self):

@@ -59,8 +59,8 @@ def act(L, name, x, **kw):
     return getattr(torch.nn.functional, name)(x, **kw) if L is torch else getattr(x, name)(**kw)
 
 
-POS = dict(low=0.5, high=2.0)  # strictly positive inputs: log, sqrt, division, pow bases
-NOGRAD = dict(grad=False, gradcheck=False)
+POS = {"low": 0.5, "high": 2.0}  # strictly positive inputs: log, sqrt, division, pow bases
+NOGRAD = {"grad": False, "gradcheck": False}
 
 TABLE = [
     # ---- arithmetic -------------------------------------------------------------------------

@@ -92,8 +92,8 @@ def test_comparisons_are_bool_and_record_no_graph(cmp):
 
 def test_comparison_with_none():
     x = ember.ones(2)
-    assert (x == None) is False  # noqa: E711 - the operator is what is tested
-    assert (x != None) is True  # noqa: E711
+    assert (x == None) is False
+    assert (x != None) is True
 
 
 # ---- NumPy scalars behave as the Python numbers they hold -------------------------------------------

@@ -258,6 +258,33 @@ def test_embedding_backward_accumulates_repeats():
     assert w.grad[:, 0].tolist() == [1.0, 0.0, 1.0, 0.0, 4.0]
 
 
+def test_grouped_scatter_add_matches_add_at():
+    """The embedding-backward kernel: heavy rows summed at once, light rows in rounds, -1 == n-1."""
+    from ember.backend.numpy_cpu import NumpyBuffer
+
+    rng = np.random.default_rng(0)
+    idx = np.concatenate([rng.integers(-500, 500, 600), np.full(40, 7), np.full(20, -3)])
+    src = rng.standard_normal((idx.size, 40)).astype(np.float32)
+    expected = np.zeros((500, 40), np.float32)
+    np.add.at(expected, idx, src)
+    got = ember.zeros(500, 40)
+    got._buf.index_add_((ember.from_numpy(idx)._buf,), ember.from_numpy(src)._buf)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-5)
+    out = np.zeros((500, 40), np.float32)
+    NumpyBuffer._add_rows_grouped(out, idx, src)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_iteration_yields_rows_with_grads():
+    x = ember.arange(6.0).reshape(3, 2).requires_grad_()
+    rows = list(x)
+    assert [r.tolist() for r in rows] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    (rows[0] * 2 + rows[2]).sum().backward()
+    assert x.grad.tolist() == [[2.0, 2.0], [0.0, 0.0], [1.0, 1.0]]
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        iter(ember.tensor(1.0))
+
+
 def test_gather_scatter_module_functions():
     for name in ("gather", "scatter", "scatter_add", "index_select", "masked_select", "take_along_dim",
                  "nonzero", "select", "unbind"):
