@@ -13,6 +13,7 @@ from ember._tensor import Size, Tensor, device
 from ember._tensor.creation import *  # noqa: F403
 from ember._tensor.elementwise import *  # noqa: F403
 from ember._tensor.indexing import *  # noqa: F403
+from ember._tensor.inplace_fused import *  # noqa: F403
 from ember._tensor.linalg import *  # noqa: F403
 from ember._tensor.movement import *  # noqa: F403
 from ember._tensor.reduce import *  # noqa: F403

@@ -109,7 +109,6 @@ def result_type(operands: list[tuple[dtype, builtins.int]]) -> dtype:
     stays float32, ``int_tensor * 2.0`` becomes the default float.
     """
     best: dtype | None = None
-    best_prio = -1
     for prio in (2, 1, 0):
         group = [d for d, p in operands if p == prio]
         if not group:
@@ -123,12 +122,10 @@ def result_type(operands: list[tuple[dtype, builtins.int]]) -> dtype:
         cand = group[0]
         for d in group[1:]:
             cand = _promote_pair(cand, d)
-        if best is None:
-            best, best_prio = cand, prio
-        elif cand._category > best._category:
+        if best is None or cand._category > best._category:
             best = cand
-    assert best is not None
-    del best_prio
+    if best is None:
+        raise TypeError("result_type: expected at least one operand")
     return best
 
 

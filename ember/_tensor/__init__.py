@@ -12,12 +12,15 @@ from ember._tensor import core as _core
 from ember._tensor.core import Size, TensorCore, device
 from ember._tensor.elementwise import ElementwiseMixin
 from ember._tensor.indexing import IndexingMixin
+from ember._tensor.inplace_fused import FusedInplaceMixin
 from ember._tensor.linalg import LinalgMixin
 from ember._tensor.movement import MovementMixin
 from ember._tensor.reduce import ReduceMixin
 
 
-class Tensor(TensorCore, ElementwiseMixin, ReduceMixin, MovementMixin, IndexingMixin, LinalgMixin):
+class Tensor(
+    TensorCore, ElementwiseMixin, FusedInplaceMixin, ReduceMixin, MovementMixin, IndexingMixin, LinalgMixin
+):
     """An n-dimensional array that records the operations applied to it for autograd.
 
     Example:

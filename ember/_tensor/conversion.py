@@ -49,7 +49,7 @@ class ConversionMixin:
             return self.clone() if kwargs.get("copy") else self  # type: ignore[attr-defined, return-value]
         if self.requires_grad and not target.is_floating_point:  # type: ignore[attr-defined]
             return _make(self._buf.cast(target), None)  # type: ignore[attr-defined]
-        return E.Cast.apply(self, dtype=target)
+        return E.Cast.apply(self, dtype=target)  # type: ignore[arg-type]
 
     def type(self, dtype: Any = None) -> Any:
         """Without arguments, the type name (``'ember.FloatTensor'``); with a dtype, ``to(dtype)``."""
@@ -92,12 +92,12 @@ class ConversionMixin:
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back to this tensor."""
-        return E.Clone.apply(self)
+        return E.Clone.apply(self)  # type: ignore[arg-type]
 
     def contiguous(self) -> Tensor:
         if self._buf.is_contiguous():  # type: ignore[attr-defined]
             return self  # type: ignore[return-value]
-        return E.Contiguous.apply(self)
+        return E.Contiguous.apply(self)  # type: ignore[arg-type]
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self) -> bool:  # type: ignore[valid-type]
         return self._buf.is_contiguous()  # type: ignore[attr-defined]

@@ -81,7 +81,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     if device is not None:
         _device(device)
     if isinstance(data, TensorCore):
-        buf = data._buf.copy() if dtype is None else data._buf.cast(dtypes.to_dtype(dtype))
+        buf = data._buf.copy() if dtype is None else data._buf.cast(dtypes.to_dtype(dtype))  # type: ignore[attr-defined]
         return _finish(buf, requires_grad)
     if isinstance(data, (list, tuple)) and any(isinstance(x, TensorCore) for x in _flat(data)):
         data = _to_lists(data)

@@ -11,6 +11,25 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ember import dtypes
+from ember._tensor.activation import ActivationMixin, relu
+from ember._tensor.compare import (
+    CompareMixin,
+    allclose,
+    eq,
+    equal,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    ne,
+)
 from ember._tensor.conversion import ConversionMixin
 from ember._tensor.core import TensorCore, _make
 from ember._tensor.inplace import InplaceMixin
@@ -21,6 +40,7 @@ from ember._tensor.promotion import (
     broadcast_shapes,
     coerce,
     floating,
+    method_function,
     require_floating,
     result_dtype,
     scalar_value,
@@ -104,7 +124,7 @@ def _no_bool(x: Any, op: str, message: str) -> None:
 
 def _int_pow(a: Tensor, b: Tensor) -> Tensor:
     """``a ** b`` for integer tensors; a negative exponent gives 0 unless |a| == 1, as in PyTorch."""
-    if not bool((b._buf < 0).any().item()):  # type: ignore[attr-defined]
+    if not bool((b._buf < 0).any().item()):  # type: ignore[attr-defined, operator]
         return E.Pow.apply(a, b)
     out = E.Pow.apply(a, E.Abs.apply(b))
     keep = (b >= 0).logical_or(abs(a) == 1)  # type: ignore[attr-defined]
@@ -131,7 +151,7 @@ def _int_div_op(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     return ta, tb
 
 
-class ElementwiseMixin(InplaceMixin, ConversionMixin):
+class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMixin):
     """Operators and elementwise math on Tensors."""
 
     __slots__ = ()
@@ -195,8 +215,8 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
                         f"exponent {other})"
                     )
                 elif d is dtypes.bool_:
-                    x = E.Cast.apply(self, dtype=dtypes.int64)
-            return E.PowScalar.apply(x, exponent=other)
+                    x = E.Cast.apply(self, dtype=dtypes.int64)  # type: ignore[arg-type]
+            return E.PowScalar.apply(x, exponent=other)  # type: ignore[arg-type]
         return _pow(*binary_operands(self, other, "pow"))
 
     def __rpow__(self, other: Any) -> Tensor:
@@ -207,54 +227,13 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
 
     def __neg__(self) -> Tensor:
         _no_bool(self, "neg", "negation of a bool tensor is not supported; use ~ or logical_not()")
-        return E.Neg.apply(self)
+        return E.Neg.apply(self)  # type: ignore[arg-type]
 
     def __pos__(self) -> Tensor:
         return self  # type: ignore[return-value]
 
     def __abs__(self) -> Tensor:
         return self.abs()
-
-    # ---- comparisons (bool results, no grad) ---------------------------------------
-    def __lt__(self, other: Any) -> Tensor:
-        return E.Less.apply(*binary_operands(self, other, "lt"))
-
-    def __le__(self, other: Any) -> Tensor:
-        return E.LessEqual.apply(*binary_operands(self, other, "le"))
-
-    def __gt__(self, other: Any) -> Tensor:
-        return E.Greater.apply(*binary_operands(self, other, "gt"))
-
-    def __ge__(self, other: Any) -> Tensor:
-        return E.GreaterEqual.apply(*binary_operands(self, other, "ge"))
-
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        if other is None:
-            return False  # type: ignore[return-value]
-        return E.Eq.apply(*binary_operands(self, other, "eq"))
-
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        if other is None:
-            return True  # type: ignore[return-value]
-        return E.NotEqual.apply(*binary_operands(self, other, "ne"))
-
-    def __and__(self, other: Any) -> Tensor:
-        return E.LogicalAnd.apply(*binary_operands(self, other, "logical_and"))
-
-    def __or__(self, other: Any) -> Tensor:
-        return E.LogicalOr.apply(*binary_operands(self, other, "logical_or"))
-
-    def __xor__(self, other: Any) -> Tensor:
-        return E.LogicalXor.apply(*binary_operands(self, other, "logical_xor"))
-
-    __rand__ = __and__
-    __ror__ = __or__
-    __rxor__ = __xor__
-
-    def __invert__(self) -> Tensor:
-        if self._buf.dtype is not dtypes.bool_:  # type: ignore[attr-defined]
-            raise TypeError(f"bitwise_not: only bool tensors are supported, got {self._buf.dtype!r}")  # type: ignore[attr-defined]
-        return E.LogicalNot.apply(self)
 
     # ---- named arithmetic ------------------------------------------------------------
     def add(self, other: Any, alpha: Scalar = 1) -> Tensor:
@@ -279,7 +258,7 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
         if rounding_mode == "trunc":
             a, b = _int_div_op(self, other, "div")
             if a._buf.dtype.is_floating_point:
-                return _make((a._buf / b._buf).trunc(), None)
+                return _make((a._buf / b._buf).trunc(), None)  # type: ignore[operator]
             # exact for integers: x - fmod(x, y) is a multiple of y
             return E.FloorDivide.apply(a - E.Fmod.apply(a, b), b)
         raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
@@ -336,29 +315,24 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
     def sigmoid(self) -> Tensor:
         return E.Sigmoid.apply(floating(self))  # type: ignore[arg-type]
 
-    def relu(self) -> Tensor:
-        if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
-            raise RuntimeError("relu: boolean inputs are not supported")
-        return E.Relu.apply(self)
-
     def abs(self) -> Tensor:
         if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
             raise NotImplementedError("abs: not implemented for bool tensors")
-        return E.Abs.apply(self)
+        return E.Abs.apply(self)  # type: ignore[arg-type]
 
     absolute = abs
 
     def sign(self) -> Tensor:
         if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
             return _make(self._buf.copy(), None)  # type: ignore[attr-defined]
-        return E.Sign.apply(self)
+        return E.Sign.apply(self)  # type: ignore[arg-type]
 
     def reciprocal(self) -> Tensor:
         return E.Reciprocal.apply(floating(self))  # type: ignore[arg-type]
 
     def square(self) -> Tensor:
         x = self if self._buf.dtype is not dtypes.bool_ else self.long()  # type: ignore[attr-defined]
-        return E.PowScalar.apply(x, exponent=2)
+        return E.PowScalar.apply(x, exponent=2)  # type: ignore[arg-type]
 
     # rounding: piecewise constant, so no gradient is recorded
     def floor(self) -> Tensor:
@@ -404,7 +378,7 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
         """Return ``self + weight * (end - self)`` (floating tensors of one dtype)."""
-        require_floating(self, "lerp")
+        require_floating(self, "lerp")  # type: ignore[arg-type]
         d = self._buf.dtype  # type: ignore[attr-defined]
         for name, t in (("end", end), ("weight", weight)):
             if isinstance(t, TensorCore) and t._buf.dtype is not d:
@@ -443,87 +417,7 @@ class ElementwiseMixin(InplaceMixin, ConversionMixin):
             if v is None:
                 raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
             value = coerce(v, buf.dtype)
-        return E.Where.apply(mask, value, self)
-
-    def eq(self, other: Any) -> Tensor:
-        return self == other
-
-    def ne(self, other: Any) -> Tensor:
-        return self != other
-
-    def lt(self, other: Any) -> Tensor:
-        return self < other
-
-    less = lt
-
-    def le(self, other: Any) -> Tensor:
-        return self <= other
-
-    def gt(self, other: Any) -> Tensor:
-        return self > other
-
-    greater = gt
-
-    def ge(self, other: Any) -> Tensor:
-        return self >= other
-
-    def logical_and(self, other: Any) -> Tensor:
-        return E.LogicalAnd.apply(*binary_operands(self, other, "logical_and"))
-
-    def logical_or(self, other: Any) -> Tensor:
-        return E.LogicalOr.apply(*binary_operands(self, other, "logical_or"))
-
-    def logical_xor(self, other: Any) -> Tensor:
-        return E.LogicalXor.apply(*binary_operands(self, other, "logical_xor"))
-
-    def logical_not(self) -> Tensor:
-        return E.LogicalNot.apply(self.bool())  # type: ignore[attr-defined]
-
-    def isnan(self) -> Tensor:
-        return _make(self._buf.isnan(), None)  # type: ignore[attr-defined]
-
-    def isinf(self) -> Tensor:
-        return _make(self._buf.isinf(), None)  # type: ignore[attr-defined]
-
-    def isfinite(self) -> Tensor:
-        return _make(self._buf.isfinite(), None)  # type: ignore[attr-defined]
-
-    def equal(self, other: Any) -> bool:
-        """True when both tensors have the same shape and values."""
-        a, b = self._buf, as_tensor(other, "equal")._buf  # type: ignore[attr-defined]
-        return a.shape == b.shape and bool(a.eq(b).all().item())
-
-    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-        """True when ``|self - other| <= atol + rtol * |other|`` everywhere."""
-        a, b = self._buf, as_tensor(other, "allclose")._buf  # type: ignore[attr-defined]
-        ok = (a - b).abs() <= (b.abs() * rtol + atol)
-        if equal_nan:
-            ok = ok.logical_or(a.isnan().logical_and(b.isnan()))
-        return bool(ok.all().item())
-
-    # ---- activations (also in nn.functional) ------------------------------------------
-    def gelu(self, approximate: str = "none") -> Tensor:
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        require_floating(self, "gelu")
-        return E.Gelu.apply(self, approximate=approximate)
-
-    def silu(self) -> Tensor:
-        require_floating(self, "silu")
-        return E.Silu.apply(self)
-
-    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-        require_floating(self, "softplus")
-        return E.Softplus.apply(self, beta=beta, threshold=threshold)
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        require_floating(self, "leaky_relu")
-        return E.LeakyRelu.apply(self, negative_slope=negative_slope)
-
-    def elu(self, alpha: float = 1.0) -> Tensor:
-        require_floating(self, "elu")
-        return E.Elu.apply(self, alpha=alpha)
-
+        return E.Where.apply(mask, value, self)  # type: ignore[arg-type]
 
 # ---- module-level functions (ember.add, ember.where, ...) --------------------------------
 def where(condition: Any, input: Any, other: Any) -> Tensor:
@@ -533,72 +427,47 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         raise RuntimeError(f"where: expected condition to be a bool tensor, got {got!r}")
     a, b = binary_operands(input, other, "where", broadcast=False)
     broadcast_shapes(condition._buf.shape, broadcast_shapes(a._buf.shape, b._buf.shape, "where"), "where")
-    return E.Where.apply(condition, a, b)
+    return E.Where.apply(condition, a, b)  # type: ignore[arg-type]
 
 
-def _method(name: str) -> Any:
-    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:
-        return getattr(as_tensor(input, name), name)(*args, **kwargs)
-
-    fn.__name__ = name
-    fn.__doc__ = f"Functional form of ``Tensor.{name}``."
-    return fn
-
-
-add = _method("add")
-sub = _method("sub")
-subtract = _method("subtract")
-mul = _method("mul")
-multiply = _method("multiply")
-div = _method("div")
-divide = _method("divide")
-true_divide = _method("true_divide")
-pow = _method("pow")
-neg = _method("neg")
-negative = _method("negative")
-exp = _method("exp")
-log = _method("log")
-log2 = _method("log2")
-log1p = _method("log1p")
-sqrt = _method("sqrt")
-rsqrt = _method("rsqrt")
-sin = _method("sin")
-cos = _method("cos")
-tanh = _method("tanh")
-sigmoid = _method("sigmoid")
-relu = _method("relu")
-abs = _method("abs")
-sign = _method("sign")
-reciprocal = _method("reciprocal")
-square = _method("square")
-clamp = _method("clamp")
-clip = _method("clip")
-maximum = _method("maximum")
-minimum = _method("minimum")
-lerp = _method("lerp")
-masked_fill = _method("masked_fill")
-eq = _method("eq")
-ne = _method("ne")
-lt = _method("lt")
-le = _method("le")
-gt = _method("gt")
-ge = _method("ge")
-logical_and = _method("logical_and")
-logical_or = _method("logical_or")
-logical_not = _method("logical_not")
-logical_xor = _method("logical_xor")
-isnan = _method("isnan")
-isinf = _method("isinf")
-isfinite = _method("isfinite")
-floor = _method("floor")
-ceil = _method("ceil")
-round = _method("round")
-trunc = _method("trunc")
-floor_divide = _method("floor_divide")
-remainder = _method("remainder")
-fmod = _method("fmod")
-equal = _method("equal")
-allclose = _method("allclose")
+add = method_function("add")
+sub = method_function("sub")
+subtract = method_function("subtract")
+mul = method_function("mul")
+multiply = method_function("multiply")
+div = method_function("div")
+divide = method_function("divide")
+true_divide = method_function("true_divide")
+pow = method_function("pow")
+neg = method_function("neg")
+negative = method_function("negative")
+exp = method_function("exp")
+log = method_function("log")
+log2 = method_function("log2")
+log1p = method_function("log1p")
+sqrt = method_function("sqrt")
+rsqrt = method_function("rsqrt")
+sin = method_function("sin")
+cos = method_function("cos")
+tanh = method_function("tanh")
+sigmoid = method_function("sigmoid")
+abs = method_function("abs")
+sign = method_function("sign")
+reciprocal = method_function("reciprocal")
+square = method_function("square")
+clamp = method_function("clamp")
+clip = method_function("clip")
+maximum = method_function("maximum")
+minimum = method_function("minimum")
+lerp = method_function("lerp")
+masked_fill = method_function("masked_fill")
+floor = method_function("floor")
+ceil = method_function("ceil")
+round = method_function("round")
+trunc = method_function("trunc")
+floor_divide = method_function("floor_divide")
+remainder = method_function("remainder")
+fmod = method_function("fmod")
 
 
 def result_type(tensor: Any, other: Any) -> dtypes.dtype:

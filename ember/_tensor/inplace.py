@@ -49,7 +49,7 @@ class InplaceMixin:
         buf = self._buf  # type: ignore[attr-defined]
         d = buf.dtype
         if other.__class__ is self.__class__:
-            ob = other._buf
+            ob = other._buf  # type: ignore[attr-defined]
             if ob.dtype is d and ob.shape == buf.shape and (d.is_floating_point or prim != "idiv_"):
                 getattr(buf, prim)(ob)  # the optimizer's hot path: same dtype, same shape
                 return self  # type: ignore[return-value]
@@ -70,7 +70,7 @@ class InplaceMixin:
             res = dtypes.get_default_dtype()  # true division always gives floats
         _check_castable(res, d, op)
         if isinstance(other, TensorCore):
-            o = other._buf if other._buf.dtype is res else other._buf.cast(res)
+            o = other._buf if other._buf.dtype is res else other._buf.cast(res)  # type: ignore[attr-defined]
         else:
             o = _Buf.scalar(dtypes.fit_scalar(other, res), res)
         getattr(buf, prim)(o)
@@ -112,7 +112,7 @@ class InplaceMixin:
                 raise RuntimeError(
                     f"fill_: only supports a 0-dimensional value tensor, got shape {tuple(value._buf.shape)}"
                 )
-            value = value._buf.item()
+            value = value._buf.item()  # type: ignore[attr-defined]
         v = scalar_value(value)
         if v is None:
             raise TypeError(f"fill_: expected a number, got {type(value).__name__}")

@@ -76,7 +76,7 @@ def result_dtype(*xs: Any) -> dtypes.dtype:
 def coerce(x: Any, target: dtypes.dtype) -> Tensor:
     """A Tensor or Python number as a Tensor of dtype ``target`` (differentiable for tensors)."""
     if isinstance(x, TensorCore):
-        return x if x._buf.dtype is target else E.Cast.apply(x, dtype=target)  # type: ignore[return-value]
+        return x if x._buf.dtype is target else E.Cast.apply(x, dtype=target)  # type: ignore[arg-type, return-value]
     return _make(_Buf.scalar(dtypes.fit_scalar(x, target), target), None)
 
 
@@ -134,3 +134,14 @@ def require_floating(x: TensorCore, op: str) -> None:
     d = x._buf.dtype
     if not d.is_floating_point:
         raise NotImplementedError(f"{op}: not implemented for {d!r} tensors; convert with .float() first")
+
+
+def method_function(name: str) -> Any:
+    """The module-level form of ``Tensor.<name>`` (``ember.exp(x)`` calls ``x.exp()``)."""
+
+    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(as_tensor(input, name), name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Functional form of ``Tensor.{name}``."
+    return fn

@@ -619,16 +619,9 @@ class NumpyBuffer(Buffer):
 
     def index_add(self, index: Any, src: NumpyBuffer) -> NumpyBuffer:
         """Return a copy of self with ``src`` added at ``self[index]`` (repeats add up)."""
-        out = np.array(self.data, copy=True)
-        idx = _unwrap_index(index)
-        if type(idx) is tuple and len(idx) == 1:
-            idx = idx[0]
-        if idx.__class__ is _ndarray and idx.dtype != np.bool_ and idx.ndim == 1 and out.ndim == 2:
-            # the embedding case: rows with repeats; bincount-free fast path via sorting
-            _add_rows(out, idx, np.asarray(src.data))
-        else:
-            np.add.at(out, idx, src.data)
-        return NumpyBuffer(out)
+        out = NumpyBuffer(np.array(self.data, copy=True))
+        out._index_add_into(index, src)
+        return out
 
     # ---- movement and indexing: torch-layout gather/scatter, in-place scatter-add ----
     def gather(self, indices: NumpyBuffer, axis: int) -> NumpyBuffer:
@@ -664,6 +657,10 @@ class NumpyBuffer(Buffer):
 
     def index_add_(self, index: Any, src: NumpyBuffer) -> None:
         """In-place ``self[index] += src`` where repeated indices add up (the adjoint of getitem)."""
+        self._index_add_into(index, src)
+        self._bump()
+
+    def _index_add_into(self, index: Any, src: NumpyBuffer) -> None:
         d = self.data if self.data.__class__ is _ndarray else np.array(self.data)
         idx = _unwrap_index(index)
         if idx.__class__ is tuple and len(idx) == 1:
@@ -678,7 +675,6 @@ class NumpyBuffer(Buffer):
         else:
             np.add.at(d, idx, s)
         self.data = d
-        self._bump()
 
     @staticmethod
     def _add_rows_grouped(out: np.ndarray, idx: np.ndarray, src: np.ndarray) -> None:
@@ -885,15 +881,6 @@ def _unwrap_index(index: Any) -> Any:
     if index.__class__ is tuple:
         return tuple(i.data if i.__class__ is NumpyBuffer else i for i in index)
     return index.data if index.__class__ is NumpyBuffer else index
-
-
-def _add_rows(out: np.ndarray, idx: np.ndarray, src: np.ndarray) -> None:
-    """``out[idx] += src`` where idx may repeat: sort, sum runs, then one fancy add."""
-    order = np.argsort(idx, kind="stable")
-    sidx = idx[order]
-    starts = np.flatnonzero(np.r_[True, sidx[1:] != sidx[:-1]])
-    sums = np.add.reduceat(src[order], starts, axis=0)
-    out[sidx[starts]] += sums.astype(out.dtype, copy=False)
 
 
 _erf_vec = np.frompyfunc(math.erf, 1, 1)

@@ -1,7 +1,9 @@
-"""Elementwise Functions: arithmetic, unary math, activations, comparisons, casts.
+"""Elementwise Functions: arithmetic, unary math, clamping and selection, casts.
 
 Binary Functions receive broadcastable inputs as they are and may return gradients
 of the broadcast shape; the autograd engine sums them back to each input's shape.
+Activations live in ``activation.py`` and comparisons in ``compare.py``; both are
+re-exported here, so ``elementwise.Relu`` and ``elementwise.Less`` work too.
 """
 
 from __future__ import annotations
@@ -11,6 +13,27 @@ import math
 from ember import dtypes
 from ember.buffer import Buffer
 from ember.function import Function
+from ember.ops.activation import Elu, Gelu, LeakyRelu, Relu, Silu, Softplus
+from ember.ops.compare import (
+    Eq,
+    Greater,
+    GreaterEqual,
+    Less,
+    LessEqual,
+    LogicalAnd,
+    LogicalNot,
+    LogicalOr,
+    LogicalXor,
+    NotEqual,
+)
+
+__all__ = [
+    "Abs", "Add", "Cast", "Clamp", "ClampTensor", "Clone", "Contiguous", "Cos", "Div", "Elu", "Eq", "Exp",
+    "FloorDivide", "Fmod", "Gelu", "Greater", "GreaterEqual", "LeakyRelu", "Less", "LessEqual", "Log", "Log1p",
+    "Log2", "LogicalAnd", "LogicalNot", "LogicalOr", "LogicalXor", "Maximum", "Minimum", "Mul", "Neg",
+    "NotEqual", "Pow", "PowScalar", "RPowScalar", "Reciprocal", "Relu", "Remainder", "Rsqrt", "Sigmoid", "Sign",
+    "Silu", "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "Where",
+]  # fmt: skip
 
 Grads = tuple[Buffer | None, ...]
 
@@ -240,92 +263,6 @@ class Sigmoid(Function):
         return grad * self.out * (1 - self.out)
 
 
-class Relu(Function):
-    """z = max(x, 0);  dz/dx = 1 where x > 0."""
-
-    def forward(self, x: Buffer) -> Buffer:
-        self.out = x.maximum(0)
-        return self.out
-
-    def backward(self, grad: Buffer) -> Buffer:
-        return grad * (self.out > 0)
-
-
-class LeakyRelu(Function):
-    """z = x if x > 0 else a x."""
-
-    def forward(self, x: Buffer, negative_slope: float = 0.01) -> Buffer:
-        self.pos = x > 0
-        self.a = negative_slope
-        return self.pos.where(x, x * negative_slope)
-
-    def backward(self, grad: Buffer) -> Buffer:
-        return self.pos.where(grad, grad * self.a)
-
-
-class Elu(Function):
-    """z = x if x > 0 else a (e^x - 1)."""
-
-    def forward(self, x: Buffer, alpha: float = 1.0) -> Buffer:
-        self.pos = x > 0
-        self.neg_out = x.minimum(0).expm1() * alpha
-        self.a = alpha
-        return self.pos.where(x, self.neg_out)
-
-    def backward(self, grad: Buffer) -> Buffer:
-        return self.pos.where(grad, grad * (self.neg_out + self.a))
-
-
-class Gelu(Function):
-    """z = x Phi(x) (exact, via erf) or its tanh approximation."""
-
-    def forward(self, x: Buffer, approximate: str = "none") -> Buffer:
-        self.x, self.approximate = x, approximate
-        if approximate == "tanh":
-            self.t = ((x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)).tanh()
-            return x * 0.5 * (self.t + 1)
-        self.cdf = ((x * (1 / math.sqrt(2.0))).erf() + 1) * 0.5
-        return x * self.cdf
-
-    def backward(self, grad: Buffer) -> Buffer:
-        x = self.x
-        if self.approximate == "tanh":
-            t = self.t
-            k = math.sqrt(2.0 / math.pi)
-            dinner = (x * x * (3 * 0.044715) + 1) * k
-            return grad * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)
-        pdf = (x * x * -0.5).exp() * (1 / math.sqrt(2.0 * math.pi))
-        return grad * (self.cdf + x * pdf)
-
-
-class Silu(Function):
-    """z = x sigmoid(x);  dz/dx = s (1 + x (1 - s))."""
-
-    def forward(self, x: Buffer) -> Buffer:
-        self.x = x
-        self.s = (x * 0.5).tanh() * 0.5 + 0.5
-        return x * self.s
-
-    def backward(self, grad: Buffer) -> Buffer:
-        s = self.s
-        return grad * s * (1 + self.x * (1 - s))
-
-
-class Softplus(Function):
-    """z = log(1 + e^(b x)) / b, linear above ``threshold``;  dz/dx = sigmoid(b x)."""
-
-    def forward(self, x: Buffer, beta: float = 1.0, threshold: float = 20.0) -> Buffer:
-        bx = x * beta
-        self.lin = bx > threshold
-        self.s = (bx * 0.5).tanh() * 0.5 + 0.5
-        # log1p(e^-|t|) + max(t, 0) never overflows
-        soft = ((-bx.abs()).exp().log1p() + bx.maximum(0)) / beta
-        return self.lin.where(x, soft)
-
-    def backward(self, grad: Buffer) -> Buffer:
-        return self.lin.where(grad, grad * self.s)
-
-
 class Abs(Function):
     """z = |x|;  dz/dx = sign x."""
 
@@ -474,69 +411,6 @@ class Contiguous(Function):
         return grad
 
 
-# ---- non-differentiable -------------------------------------------------------------
-class _NoGrad(Function):
-    differentiable = False
-
-    def backward(self, grad: Buffer) -> Grads:  # pragma: no cover - never recorded
-        raise RuntimeError(f"{type(self).__name__} has no gradient")
-
-
-class Less(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x < y
-
-
-class LessEqual(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x <= y
-
-
-class Greater(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x > y
-
-
-class GreaterEqual(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x >= y
-
-
-class Eq(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x.eq(y)
-
-
-class NotEqual(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x.ne(y)
-
-
-class FloorDivide(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x.floordiv(y)
-
-
-class LogicalAnd(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x.logical_and(y)
-
-
-class LogicalOr(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x.logical_or(y)
-
-
-class LogicalXor(_NoGrad):
-    def forward(self, x: Buffer, y: Buffer) -> Buffer:
-        return x.logical_xor(y)
-
-
-class LogicalNot(_NoGrad):
-    def forward(self, x: Buffer) -> Buffer:
-        return x.logical_not()
-
-
 class Fmod(Function):
     """z = x - y trunc(x / y) (the sign of x);  dz/dx = 1, dz/dy = -trunc(x / y)."""
 
@@ -547,6 +421,15 @@ class Fmod(Function):
     def backward(self, grad: Buffer) -> Grads:
         nx, ny = self.needs_input_grad
         return (grad if nx else None), (-grad * (self.x / self.y).trunc() if ny else None)
+
+
+class FloorDivide(Function):
+    """z = floor(x / y); piecewise constant, so no gradient is recorded."""
+
+    differentiable = False
+
+    def forward(self, x: Buffer, y: Buffer) -> Buffer:
+        return x.floordiv(y)
 
 
 class Remainder(Function):

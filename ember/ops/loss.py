@@ -45,7 +45,8 @@ class CrossEntropy(Function):
 
     Targets are class indices (``prob_target=False``) or probabilities of x's shape.
     With p = softmax(x): dx = a (p W' - (1 - e) w_t onehot - (e / C) w), a the upstream
-    gradient per sample (divided by the weight total for ``'mean'``).
+    gradient per sample (divided by the weight total for ``'mean'``) and W' the weight
+    each sample's row of p carries.
     """
 
     def forward(
@@ -58,7 +59,7 @@ class CrossEntropy(Function):
         e = (x - m).exp()
         z = e.sum(1, keepdims=True)
         lse = z.log() + m  # (N, 1, d...)
-        self.p = e / z
+        self.e, self.z = e, z  # softmax(x) = e / z, formed in backward only
         self.eps, self.reduction, self.prob = label_smoothing, reduction, prob_target
         self.wb = None if w is None else w.reshape((1, n_cls) + (1,) * (len(x.shape) - 2))
         self.out_shape = x.shape[:1] + x.shape[2:]
@@ -85,7 +86,7 @@ class CrossEntropy(Function):
         n_extra = len(needs) - 2
         a = _per_sample(grad, self.reduction, self.denom, self.out_shape)
         if self.prob:
-            gx = (self.p * self.tw.sum(1, keepdims=True) - self.tw) * a if needs[0] else None
+            gx = (self.e * (self.tw.sum(1, keepdims=True) / self.z) - self.tw) * a if needs[0] else None
             gt = None
             if needs[1]:
                 gl = -self.logp if self.wb is None else -self.logp * self.wb
@@ -94,15 +95,15 @@ class CrossEntropy(Function):
         gx = None
         if needs[0]:
             eps = self.eps
-            n_cls = self.p.shape[1]
+            n_cls = self.e.shape[1]
             a_valid = self.valid.where(a, 0)
             if self.wb is None:
-                gx = self.p * a_valid
+                gx = self.e * (a_valid / self.z)  # p * a in one pass: the scale is per sample
                 if eps > 0.0:
                     gx = gx - a_valid * (eps / n_cls)
             else:
                 w_total = self.wb.sum()
-                gx = self.p * (self.coef * a * (1.0 - eps) + a_valid * (w_total * (eps / n_cls)))
+                gx = self.e * ((self.coef * a * (1.0 - eps) + a_valid * (w_total * (eps / n_cls))) / self.z)
                 if eps > 0.0:
                     gx = gx - a_valid * (eps / n_cls) * self.wb
             hit = self.coef * a * (1.0 - eps) if (self.wb is not None or eps > 0.0) else a_valid

@@ -1,0 +1,139 @@
+"""Tensor methods for comparisons and logical ops: bool results, no gradient, no graph node."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ember import dtypes
+from ember._tensor.core import _make
+from ember._tensor.promotion import as_tensor, binary_operands, method_function
+from ember.ops import compare as C
+
+if TYPE_CHECKING:
+    from ember._tensor import Tensor
+
+__all__ = [
+    "allclose", "eq", "equal", "ge", "gt", "isfinite", "isinf", "isnan", "le", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "lt", "ne",
+]  # fmt: skip
+
+
+class CompareMixin:
+    """Comparison operators and logical ops on Tensors."""
+
+    __slots__ = ()
+
+    # ---- operators ------------------------------------------------------------------
+    def __lt__(self, other: Any) -> Tensor:
+        return C.Less.apply(*binary_operands(self, other, "lt"))
+
+    def __le__(self, other: Any) -> Tensor:
+        return C.LessEqual.apply(*binary_operands(self, other, "le"))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return C.Greater.apply(*binary_operands(self, other, "gt"))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return C.GreaterEqual.apply(*binary_operands(self, other, "ge"))
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return False  # type: ignore[return-value]
+        return C.Eq.apply(*binary_operands(self, other, "eq"))
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return True  # type: ignore[return-value]
+        return C.NotEqual.apply(*binary_operands(self, other, "ne"))
+
+    def __and__(self, other: Any) -> Tensor:
+        return C.LogicalAnd.apply(*binary_operands(self, other, "logical_and"))
+
+    def __or__(self, other: Any) -> Tensor:
+        return C.LogicalOr.apply(*binary_operands(self, other, "logical_or"))
+
+    def __xor__(self, other: Any) -> Tensor:
+        return C.LogicalXor.apply(*binary_operands(self, other, "logical_xor"))
+
+    __rand__ = __and__
+    __ror__ = __or__
+    __rxor__ = __xor__
+
+    def __invert__(self) -> Tensor:
+        if self._buf.dtype is not dtypes.bool_:  # type: ignore[attr-defined]
+            raise TypeError(f"bitwise_not: only bool tensors are supported, got {self._buf.dtype!r}")  # type: ignore[attr-defined]
+        return C.LogicalNot.apply(self)  # type: ignore[arg-type]
+
+    # ---- named forms ----------------------------------------------------------------
+    def eq(self, other: Any) -> Tensor:
+        return self == other
+
+    def ne(self, other: Any) -> Tensor:
+        return self != other
+
+    def lt(self, other: Any) -> Tensor:
+        return self < other
+
+    less = lt
+
+    def le(self, other: Any) -> Tensor:
+        return self <= other
+
+    def gt(self, other: Any) -> Tensor:
+        return self > other
+
+    greater = gt
+
+    def ge(self, other: Any) -> Tensor:
+        return self >= other
+
+    def logical_and(self, other: Any) -> Tensor:
+        return C.LogicalAnd.apply(*binary_operands(self, other, "logical_and"))
+
+    def logical_or(self, other: Any) -> Tensor:
+        return C.LogicalOr.apply(*binary_operands(self, other, "logical_or"))
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return C.LogicalXor.apply(*binary_operands(self, other, "logical_xor"))
+
+    def logical_not(self) -> Tensor:
+        return C.LogicalNot.apply(self.bool())  # type: ignore[attr-defined]
+
+    def isnan(self) -> Tensor:
+        return _make(self._buf.isnan(), None)  # type: ignore[attr-defined]
+
+    def isinf(self) -> Tensor:
+        return _make(self._buf.isinf(), None)  # type: ignore[attr-defined]
+
+    def isfinite(self) -> Tensor:
+        return _make(self._buf.isfinite(), None)  # type: ignore[attr-defined]
+
+    def equal(self, other: Any) -> bool:
+        """True when both tensors have the same shape and values."""
+        a, b = self._buf, as_tensor(other, "equal")._buf  # type: ignore[attr-defined]
+        return a.shape == b.shape and bool(a.eq(b).all().item())
+
+    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+        """True when ``|self - other| <= atol + rtol * |other|`` everywhere."""
+        a, b = self._buf, as_tensor(other, "allclose")._buf  # type: ignore[attr-defined]
+        ok = (a - b).abs() <= (b.abs() * rtol + atol)  # type: ignore[attr-defined]
+        if equal_nan:
+            ok = ok.logical_or(a.isnan().logical_and(b.isnan()))  # type: ignore[attr-defined]
+        return bool(ok.all().item())
+
+
+eq = method_function("eq")
+ne = method_function("ne")
+lt = method_function("lt")
+le = method_function("le")
+gt = method_function("gt")
+ge = method_function("ge")
+logical_and = method_function("logical_and")
+logical_or = method_function("logical_or")
+logical_not = method_function("logical_not")
+logical_xor = method_function("logical_xor")
+isnan = method_function("isnan")
+isinf = method_function("isinf")
+isfinite = method_function("isfinite")
+equal = method_function("equal")
+allclose = method_function("allclose")
