@@ -1,8 +1,9 @@
 """Convolution and max-pooling forward+backward time, ember vs PyTorch in the same run.
 
 The sizes are the MNIST CNN's (batch 64): Conv2d(1,32,3) on 28x28, MaxPool2d(2) on
-26x26, Conv2d(32,64,3) on 13x13, MaxPool2d(2) on 11x11. ember and torch alternate
-within each repeat, so machine load hits both alike. Prints one JSON line per
+26x26, Conv2d(32,64,3) on 13x13, MaxPool2d(2) on 11x11; ``mnist_cnn_step`` is a whole
+Adam step of that network (forward, cross-entropy, backward, update). ember and torch
+alternate within each repeat, so machine load hits both alike. Prints one JSON line per
 measurement, then a table of medians.
 
     python benchmarks/conv.py [--repeats 30] [--threads N]
@@ -16,8 +17,9 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,11 +27,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 
 def functional(lib: Any) -> Any:
-    if lib.__name__ == "torch":
-        return lib.nn.functional
-    import ember.nn._conv
+    return lib.nn.functional
 
-    return ember.nn._conv
+
+def mnist_step(lib: Any) -> Callable[[], None]:
+    """One Adam training step of the MNIST CNN on a random batch of 64."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 10))
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((64, 1, 28, 28)).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, 10, size=64).astype(np.int64))
+
+    def step() -> None:
+        opt.zero_grad()
+        lib.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
 
 
 def cases(lib: Any) -> dict[str, Callable[[], Any]]:
@@ -53,6 +70,7 @@ def cases(lib: Any) -> dict[str, Callable[[], Any]]:
         return run
 
     return {
+        "mnist_cnn_step": mnist_step(lib),
         "conv1_fwd": lambda: F.conv2d(x1, w1, b1),
         "conv1_fwd_bwd": fwd_bwd(lambda: F.conv2d(x1, w1, b1), g1),
         "conv2_fwd": lambda: F.conv2d(x2, w2, b2),

@@ -39,4 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, RuntimeError, ValueError) as e:
         print(f"ember {args.task} {args.action}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # checkpoints are written atomically, so the last one is whole
+        print(f"ember {args.task} {args.action}: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -14,7 +14,9 @@ class dtype:
 
     __slots__ = ("_category", "is_floating_point", "is_signed", "itemsize", "name")
 
-    def __init__(self, name: str, itemsize: builtins.int, category: builtins.int, is_signed: builtins.bool) -> None:
+    def __init__(
+        self, name: str, itemsize: builtins.int, category: builtins.int, is_signed: builtins.bool
+    ) -> None:
         self.name = name
         self.itemsize = itemsize
         # promotion categories, lowest to highest: 0 bool, 1 integer, 2 floating
@@ -143,7 +145,9 @@ def fit_scalar(value: object, d: dtype) -> object:
         try:
             value = builtins_int(value)  # type: ignore[call-overload]
         except (OverflowError, ValueError):
-            raise RuntimeError(f"value cannot be converted to type {d.name} without overflow: {value!r}") from None
+            raise RuntimeError(
+                f"value cannot be converted to type {d.name} without overflow: {value!r}"
+            ) from None
     bits = 8 * d.itemsize
     lo = -(1 << (bits - 1)) if d.is_signed else 0
     if lo <= value < lo + (1 << bits):  # type: ignore[operator]

@@ -67,8 +67,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
         """Run the operation on Tensors; record it for autograd if an input needs grad."""
-        # The hot path of every operation: one- and two-input calls allocate nothing but
-        # the Function, its output Buffer and Tensor (the needs tuples are shared constants).
+        # The hot path of every operation. One- and two-input calls build no temporary
+        # lists or tuples (the needs_input_grad tuples are shared constants): every object
+        # that outlives the call is one more for the cyclic garbage collector to track.
         ctx = _new(cls)
         n = len(inputs)
         if n == 2:

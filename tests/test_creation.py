@@ -95,14 +95,18 @@ def test_factory_matches_torch(name):
     (lambda: ember.randn(2, -2), RuntimeError, "randn: trying to create tensor with negative dimension -2"),
     (lambda: ember.zeros(2.5), TypeError, r"zeros: size must be a sequence of ints"),
     (lambda: ember.arange(0, 5, 0), RuntimeError, "arange: step must be nonzero"),
-    (lambda: ember.arange(0, 5, -1), RuntimeError, "arange: upper bound and lower bound inconsistent with step sign"),
-    (lambda: ember.linspace(0, 1, -1), RuntimeError, "linspace: number of steps must be non-negative, got -1"),
+    (lambda: ember.arange(0, 5, -1), RuntimeError,
+     "arange: upper bound and lower bound inconsistent with step sign"),
+    (lambda: ember.linspace(0, 1, -1), RuntimeError,
+     "linspace: number of steps must be non-negative, got -1"),
     (lambda: ember.eye(-1), RuntimeError, "eye: n must be greater or equal to 0, got -1"),
     (lambda: ember.randint(5, 5, (3,)), RuntimeError, "randint: expected low < high, got low=5, high=5"),
     (lambda: ember.rand(2, dtype=ember.int64), NotImplementedError, "rand: not implemented for ember.int64"),
-    (lambda: ember.rand_like(ember.zeros(2, dtype=ember.int64)), NotImplementedError, "rand: not implemented"),
+    (lambda: ember.rand_like(ember.zeros(2, dtype=ember.int64)), NotImplementedError,
+     "rand: not implemented"),
     (lambda: ember.from_numpy([1, 2]), TypeError, "from_numpy: expected a NumPy array, got list"),
-    (lambda: ember.tensor([[1, 2], [3]]), ValueError, r"tensor: expected sequence of length 2 at dim 1 \(got 1\)"),
+    (lambda: ember.tensor([[1, 2], [3]]), ValueError,
+     r"tensor: expected sequence of length 2 at dim 1 \(got 1\)"),
     (lambda: ember.tensor("abc"), TypeError, "tensor: invalid data type 'str'"),
     (lambda: ember.tensor([1, 2], requires_grad=True), RuntimeError,
      "only tensors of floating point dtype can require gradients, got ember.int64"),
@@ -117,9 +121,11 @@ def test_creation_errors(expr, exc, match):
 
 def test_requires_grad_argument():
     for make in (lambda: ember.zeros(2, requires_grad=True), lambda: ember.tensor([1.0], requires_grad=True),
-                 lambda: ember.randn(2, requires_grad=True), lambda: ember.full((2,), 1.0, requires_grad=True),
+                 lambda: ember.randn(2, requires_grad=True),
+                 lambda: ember.full((2,), 1.0, requires_grad=True),
                  lambda: ember.ones_like(ember.ones(2), requires_grad=True),
-                 lambda: ember.arange(3.0, requires_grad=True), lambda: ember.linspace(0, 1, 3, requires_grad=True)):
+                 lambda: ember.arange(3.0, requires_grad=True),
+                 lambda: ember.linspace(0, 1, 3, requires_grad=True)):
         t = make()
         assert t.requires_grad and t.is_leaf and t.grad is None and t.grad_fn is None
 
@@ -247,9 +253,13 @@ def test_numpy_shares_memory_and_refuses_grad():
 def test_attribute_errors():
     with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
         len(ember.tensor(1.0))
-    with pytest.raises(RuntimeError, match=r"item: a Tensor with 2 elements \(shape \(2,\)\) cannot be converted"):
+    with pytest.raises(
+        RuntimeError, match=r"item: a Tensor with 2 elements \(shape \(2,\)\) cannot be converted"
+    ):
         ember.ones(2).item()
-    with pytest.raises(IndexError, match=r"size: dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
+    with pytest.raises(
+        IndexError, match=r"size: dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"
+    ):
         ember.ones(2, 3).size(2)
 
 
@@ -274,7 +284,8 @@ REPRS = [
     "L.tensor([1., 2.])", "L.tensor([1., 2.], requires_grad=True)", "L.tensor([1, 2])", "L.tensor(1.5)",
     "L.tensor(3)", "L.tensor(True)", "L.tensor([True, False])", "L.tensor([True])", "L.zeros(0)",
     "L.zeros(0, dtype=L.int64)", "L.zeros(2, 0)", "L.tensor([1.5, 2.25], dtype=L.float64)",
-    "L.tensor([1, 2], dtype=L.int32)", "L.tensor([1., 2.], dtype=L.float16)", "L.tensor([[1., 2.5], [3., 4.]])",
+    "L.tensor([1, 2], dtype=L.int32)", "L.tensor([1., 2.], dtype=L.float16)",
+    "L.tensor([[1., 2.5], [3., 4.]])",
     "L.tensor([1e-5, 1.])", "L.tensor([1e10, 1.])", "L.tensor([0.1, 0.25, 100.])", "L.arange(2000.)",
     "L.tensor(2., requires_grad=True) * 2", "L.tensor([float('nan'), float('inf'), -1.])",
     "L.tensor([1, 2], dtype=L.uint8)", "L.tensor(1.5, dtype=L.float64)", "L.tensor([123456789.])",

@@ -132,7 +132,9 @@ def test_set_default_dtype():
     finally:
         ember.set_default_dtype(ember.float32)
     assert ember.tensor([1.0]).dtype is ember.float32
-    with pytest.raises(TypeError, match="set_default_dtype: only floating dtypes are allowed, got ember.int64"):
+    with pytest.raises(
+        TypeError, match="set_default_dtype: only floating dtypes are allowed, got ember.int64"
+    ):
         ember.set_default_dtype(ember.int64)
 
 

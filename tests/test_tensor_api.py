@@ -42,21 +42,23 @@ API = {
     "zeros": lambda L: L.zeros(2, 3), "ones": lambda L: L.ones((2,)), "full": lambda L: L.full((2, 2), 1.5),
     "empty": lambda L: L.empty(2, 3).shape, "arange": lambda L: L.arange(1, 7, 2),
     "linspace": lambda L: L.linspace(-1, 1, 5), "eye": lambda L: L.eye(3),
-    "rand": lambda L: (L.rand(2, 3).shape, L.rand(2).dtype), "randn": lambda L: (L.randn(4).shape, L.randn(1).dtype),
+    "rand": lambda L: (L.rand(2, 3).shape, L.rand(2).dtype),
+    "randn": lambda L: (L.randn(4).shape, L.randn(1).dtype),
     "randint": lambda L: (L.randint(0, 3, (5,)).shape, L.randint(0, 3, (5,)).dtype),
     "zeros_like": lambda L: L.zeros_like(X(L)), "ones_like": lambda L: L.ones_like(X(L)),
     "full_like": lambda L: L.full_like(X(L), 7), "rand_like": lambda L: L.rand_like(X(L)).shape,
     "randn_like": lambda L: L.randn_like(X(L)).dtype, "from_numpy": lambda L: L.from_numpy(np.arange(3)),
     "manual_seed": lambda L: (L.manual_seed(0), None)[1],
     # ---- dtypes ---------------------------------------------------------------------------------
-    "dtype_names": lambda L: [str(d).split(".")[-1] for d in (L.float32, L.float64, L.float16, L.int32, L.int64,
-                                                              L.bool, L.uint8, L.float, L.long)],
+    "dtype_names": lambda L: [str(d).split(".")[-1] for d in (L.float32, L.float64, L.float16, L.int32,
+                                                              L.int64, L.bool, L.uint8, L.float, L.long)],
     "to": lambda L: X(L).to(L.float64), "float": lambda L: I(L).float(), "double": lambda L: X(L).double(),
     "long": lambda L: X(L).long(), "int": lambda L: X(L).int(), "bool": lambda L: X(L).bool(),
     # ---- attributes and conversion ----------------------------------------------------------------
     "shape": lambda L: tuple(X(L).shape), "size": lambda L: (tuple(X(L).size()), X(L).size(1)),
-    "ndim": lambda L: X(L).ndim, "dim": lambda L: X(L).dim(), "dtype": lambda L: str(X(L).dtype).split(".")[-1],
-    "device": lambda L: str(X(L).device), "numel": lambda L: X(L).numel(), "item": lambda L: X(L)[0, 0].item(),
+    "ndim": lambda L: X(L).ndim, "dim": lambda L: X(L).dim(),
+    "dtype": lambda L: str(X(L).dtype).split(".")[-1], "device": lambda L: str(X(L).device),
+    "numel": lambda L: X(L).numel(), "item": lambda L: X(L)[0, 0].item(),
     "tolist": lambda L: X(L).tolist(), "numpy": lambda L: X(L).numpy().tolist(), "T": lambda L: X(L).T,
     "data": lambda L: L.tensor([1.0], requires_grad=True).data.requires_grad,
     "grad": lambda L: L.tensor([1.0], requires_grad=True).grad,
@@ -81,7 +83,8 @@ API = {
                                        "relu", "abs", "sign", "reciprocal", "square"]},
     "gelu": lambda L: (_act(L, "gelu", X(L)), _act(L, "gelu", X(L), approximate="tanh")),
     "silu": lambda L: _act(L, "silu", X(L)), "softplus": lambda L: _act(L, "softplus", X(L), beta=2.0),
-    "leaky_relu": lambda L: _act(L, "leaky_relu", X(L), 0.1), "elu": lambda L: _act(L, "elu", X(L), alpha=0.5),
+    "leaky_relu": lambda L: _act(L, "leaky_relu", X(L), 0.1),
+    "elu": lambda L: _act(L, "elu", X(L), alpha=0.5),
     "clamp": lambda L: (X(L).clamp(-1, 1), L.clamp(X(L), min=0), X(L).clamp(max=V(L)), X(L).clip(-0.5, 0.5),
                         L.clip(X(L), max=1.0)),
     "maximum": lambda L: (L.maximum(X(L), V(L)), X(L).maximum(V(L))),
@@ -90,9 +93,11 @@ API = {
     "masked_fill": lambda L: (X(L).masked_fill(X(L) > 0, 0.0), X(L).masked_fill(V(L) < 0, L.tensor(9.0))),
     "lerp": lambda L: (L.lerp(X(L), V(L), 0.25), X(L).lerp(V(L), L.full((2, 3), 0.5))),
     # ---- reductions -----------------------------------------------------------------------------------
-    "sum": lambda L: (X(L).sum(), X(L).sum(0), L.sum(X(L), dim=(0, 1), keepdim=True), X(L).sum(-1, keepdim=True)),
+    "sum": lambda L: (X(L).sum(), X(L).sum(0), L.sum(X(L), dim=(0, 1), keepdim=True),
+                      X(L).sum(-1, keepdim=True)),
     "mean": lambda L: (X(L).mean(), L.mean(X(L), 1), X(L).mean(dim=0, keepdim=True)),
-    "max": lambda L: (X(L).max(), tuple(X(L).max(1)), tuple(L.max(X(L), dim=0, keepdim=True)), L.max(X(L), V(L))),
+    "max": lambda L: (X(L).max(), tuple(X(L).max(1)), tuple(L.max(X(L), dim=0, keepdim=True)),
+                      L.max(X(L), V(L))),
     "min": lambda L: (X(L).min(), tuple(X(L).min(dim=1)), X(L).min(0).values, X(L).min(0).indices),
     "amax": lambda L: (X(L).amax(), L.amax(X(L), dim=1)), "amin": lambda L: (X(L).amin(0), L.amin(X(L))),
     "prod": lambda L: (X(L).prod(), L.prod(X(L), 1)),
@@ -119,7 +124,8 @@ API = {
     "squeeze": lambda L: (X(L)[None].squeeze(), X(L)[:, None].squeeze(1), L.squeeze(X(L)[None], 0)),
     "unsqueeze": lambda L: (X(L).unsqueeze(0), L.unsqueeze(X(L), -1)),
     "permute": lambda L: (X(L).permute(1, 0), L.permute(X(L)[None], (2, 0, 1))),
-    "transpose": lambda L: (X(L).transpose(0, 1), L.transpose(X(L), 1, 0)), "t": lambda L: (X(L).t(), L.t(X(L))),
+    "transpose": lambda L: (X(L).transpose(0, 1), L.transpose(X(L), 1, 0)),
+    "t": lambda L: (X(L).t(), L.t(X(L))),
     "expand": lambda L: (V(L).expand(2, 3), V(L)[:, None].expand(-1, 4)),
     "expand_as": lambda L: V(L).expand_as(X(L)), "repeat": lambda L: (V(L).repeat(2), X(L).repeat(2, 1)),
     "contiguous": lambda L: X(L).T.contiguous(), "flip": lambda L: (X(L).flip(0), L.flip(X(L), (0, 1))),
@@ -132,19 +138,23 @@ API = {
     "stack": lambda L: (L.stack([V(L), V(L)]), L.stack([V(L), V(L)], dim=1)),
     "tril": lambda L: (X(L).tril(), L.tril(X(L), -1)), "triu": lambda L: (X(L).triu(1), L.triu(X(L))),
     "gather": lambda L: (X(L).gather(1, I(L)), L.gather(X(L), 1, I(L))),
-    "scatter": lambda L: (L.zeros(2, 3).scatter(1, I(L), 1.0), L.zeros(2, 3).scatter_add(1, I(L), X(L)[:, :2]),
+    "scatter": lambda L: (L.zeros(2, 3).scatter(1, I(L), 1.0),
+                          L.zeros(2, 3).scatter_add(1, I(L), X(L)[:, :2]),
                           L.scatter_add(L.zeros(2, 3), 1, I(L), X(L)[:, :2])),
-    "index_select": lambda L: (X(L).index_select(1, L.tensor([2, 0])), L.index_select(X(L), 0, L.tensor([1]))),
+    "index_select": lambda L: (X(L).index_select(1, L.tensor([2, 0])),
+                               L.index_select(X(L), 0, L.tensor([1]))),
     "masked_select": lambda L: (X(L).masked_select(X(L) > 0), L.masked_select(X(L), V(L) > 0)),
-    "getitem": lambda L: (X(L)[1], X(L)[:, ::2], X(L)[None, ..., 1], X(L)[L.tensor([1, 0])], X(L)[[0, 1], [2, 0]],
-                          X(L)[X(L) > 0], X(L)[-1, -2], X(L)[..., 1:]),
+    "getitem": lambda L: (X(L)[1], X(L)[:, ::2], X(L)[None, ..., 1], X(L)[L.tensor([1, 0])],
+                          X(L)[[0, 1], [2, 0]], X(L)[X(L) > 0], X(L)[-1, -2], X(L)[..., 1:]),
     "setitem": lambda L: _setitem(L),
     # ---- linear algebra -------------------------------------------------------------------------------
     "matmul": lambda L: (X(L).matmul(X(L).T), L.matmul(V(L), V(L)), L.matmul(X(L)[None], X(L).T)),
     "mm": lambda L: (X(L).mm(X(L).T), L.mm(X(L), X(L).T)),
     "bmm": lambda L: (X(L)[None].bmm(X(L).T[None]), L.bmm(X(L)[None], X(L).T[None])),
-    "dot": lambda L: (V(L).dot(V(L)), L.dot(V(L), V(L))), "outer": lambda L: (V(L).outer(V(L)), L.outer(V(L), V(L))),
-    "einsum": lambda L: (L.einsum("ij,kj->ik", X(L), X(L)), L.einsum("bij,bjk->bik", X(L)[None], X(L).T[None]),
+    "dot": lambda L: (V(L).dot(V(L)), L.dot(V(L), V(L))),
+    "outer": lambda L: (V(L).outer(V(L)), L.outer(V(L), V(L))),
+    "einsum": lambda L: (L.einsum("ij,kj->ik", X(L), X(L)),
+                         L.einsum("bij,bjk->bik", X(L)[None], X(L).T[None]),
                          L.einsum("i,i->", V(L), V(L))),
     # ---- autograd -------------------------------------------------------------------------------------
     "autograd": lambda L: _autograd(L),
@@ -194,9 +204,10 @@ def _compare(got, want, where):
     if isinstance(want, torch.Tensor):
         assert isinstance(got, ember.Tensor), f"{where}: {type(got).__name__} instead of a Tensor"
         assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], f"{where}: dtype {got.dtype}"
-        assert tuple(got.shape) == tuple(want.shape), f"{where}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+        assert tuple(got.shape) == tuple(want.shape), f"{where}: shape {tuple(got.shape)}"
         np.testing.assert_allclose(np.asarray(got.detach().numpy(), dtype=np.float64),
-                                   want.detach().numpy().astype(np.float64), rtol=1e-5, atol=1e-6, err_msg=where)
+                                   want.detach().numpy().astype(np.float64), rtol=1e-5, atol=1e-6,
+                                   err_msg=where)
     elif isinstance(want, (tuple, list)):
         assert isinstance(got, (tuple, list)) and len(got) == len(want), f"{where}: {got!r} vs {want!r}"
         for k, (g, w) in enumerate(zip(got, want)):

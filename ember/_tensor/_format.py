@@ -34,7 +34,8 @@ def _summarised(buf: Any) -> Any:
     if len(buf.shape) == 1:
         if not keep:
             return buf.tolist()
-        return buf.getitem(slice(0, EDGEITEMS)).tolist() + [_SKIP] + buf.getitem(slice(n - EDGEITEMS, n)).tolist()
+        head, tail = buf.getitem(slice(0, EDGEITEMS)), buf.getitem(slice(n - EDGEITEMS, n))
+        return head.tolist() + [_SKIP] + tail.tolist()
     rows = list(range(EDGEITEMS)) + [-1] + list(range(n - EDGEITEMS, n)) if keep else range(n)
     return [_SKIP if i == -1 else _summarised(buf.getitem(i)) for i in rows]
 

@@ -61,7 +61,8 @@ class CompareMixin:
 
     def __invert__(self) -> Tensor:
         if self._buf.dtype is not dtypes.bool_:  # type: ignore[attr-defined]
-            raise TypeError(f"bitwise_not: only bool tensors are supported, got {self._buf.dtype!r}")  # type: ignore[attr-defined]
+            got = self._buf.dtype  # type: ignore[attr-defined]
+            raise TypeError(f"bitwise_not: only bool tensors are supported, got {got!r}")
         return C.LogicalNot.apply(self)  # type: ignore[arg-type]
 
     # ---- named forms ----------------------------------------------------------------

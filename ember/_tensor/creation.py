@@ -81,7 +81,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     if device is not None:
         _device(device)
     if isinstance(data, TensorCore):
-        buf = data._buf.copy() if dtype is None else data._buf.cast(dtypes.to_dtype(dtype))  # type: ignore[attr-defined]
+        src = data._buf
+        buf = src.copy() if dtype is None else src.cast(dtypes.to_dtype(dtype))  # type: ignore[attr-defined]
         return _finish(buf, requires_grad)
     if isinstance(data, (list, tuple)) and any(isinstance(x, TensorCore) for x in _flat(data)):
         data = _to_lists(data)
@@ -168,7 +169,9 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _finish(_Buf.empty(_size(size, "empty"), _float_dtype(dtype)), requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype follows the value as in PyTorch."""
     if isinstance(fill_value, TensorCore):
         fill_value = fill_value.item()
@@ -200,7 +203,9 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
     return _finish(_Buf.linspace(start, end, steps, _float_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A 2-d tensor with ones on the diagonal."""
     for name, v in (("n", n), ("m", m)):
         if v is not None and v < 0:

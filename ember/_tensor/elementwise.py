@@ -1,8 +1,10 @@
-"""Tensor methods for elementwise operations: operators, math, activations, comparisons.
+"""Tensor methods for elementwise operations: arithmetic operators, math, clamp, where, lerp.
 
 Every binary method goes through ``binary_operands`` (``promotion.py``), which applies
 PyTorch's type promotion and checks broadcasting once, so the Functions see valid
-operands. In-place methods live in ``inplace.py``, dtype conversion in ``conversion.py``.
+operands. ``ElementwiseMixin`` gathers the family's smaller mixins: comparisons
+(``compare.py``), activations (``activation.py``), in-place updates (``inplace.py``)
+and dtype conversion (``conversion.py``); their functional forms are exported here.
 """
 
 from __future__ import annotations
@@ -54,64 +56,13 @@ Scalar = int | float | bool
 _as_tensor = as_tensor  # the name other mixins import
 
 __all__ = [
-    "abs",
-    "add",
-    "allclose",
-    "ceil",
-    "clamp",
-    "clip",
-    "cos",
-    "div",
-    "divide",
-    "eq",
-    "equal",
-    "exp",
-    "floor",
-    "floor_divide",
-    "fmod",
-    "ge",
-    "gt",
-    "isfinite",
-    "isinf",
-    "isnan",
-    "le",
-    "lerp",
-    "log",
-    "log1p",
-    "log2",
-    "logical_and",
-    "logical_not",
-    "logical_or",
-    "logical_xor",
-    "lt",
-    "masked_fill",
-    "maximum",
-    "minimum",
-    "mul",
-    "multiply",
-    "ne",
-    "neg",
-    "negative",
-    "pow",
-    "promote_types",
-    "reciprocal",
-    "relu",
-    "remainder",
-    "result_type",
-    "round",
-    "rsqrt",
-    "sigmoid",
-    "sign",
-    "sin",
-    "sqrt",
-    "square",
-    "sub",
-    "subtract",
-    "tanh",
-    "true_divide",
-    "trunc",
-    "where",
-]
+    "abs", "add", "allclose", "ceil", "clamp", "clip", "cos", "div", "divide", "eq", "equal", "exp",
+    "floor", "floor_divide", "fmod", "ge", "gt", "isfinite", "isinf", "isnan", "le", "lerp", "log", "log1p",
+    "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "masked_fill", "maximum",
+    "minimum", "mul", "multiply", "ne", "neg", "negative", "pow", "promote_types", "reciprocal", "relu",
+    "remainder", "result_type", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub",
+    "subtract", "tanh", "true_divide", "trunc", "where",
+]  # fmt: skip
 
 
 _BOOL_SUB = "subtraction with a bool tensor is not supported; use ^ (logical_xor) or ~ (logical_not)"
@@ -415,7 +366,9 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
         else:
             v = scalar_value(value)
             if v is None:
-                raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+                raise TypeError(
+                    f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}"
+                )
             value = coerce(v, buf.dtype)
         return E.Where.apply(mask, value, self)  # type: ignore[arg-type]
 

@@ -6,11 +6,12 @@ As in PyTorch, the matrix products take operands of one dtype (no promotion) and
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from ember import dtypes
 from ember._tensor.core import TensorCore
-from ember._tensor.elementwise import broadcast_shapes
+from ember._tensor.promotion import broadcast_shapes
 from ember.ops import linalg as L
 
 if TYPE_CHECKING:
@@ -189,12 +190,15 @@ def einsum(equation: str, *operands: Any) -> Tensor:
                 f"einsum: expected all operands to have the same dtype, got "
                 f"{', '.join(repr(o.dtype) for o in operands)}"
             )
-    explicit, shapes = _parse_einsum(equation, [o._buf.shape for o in operands])
+    explicit, shapes = _parse_einsum(equation, tuple(o._buf.shape for o in operands))
     ops = [o if o._buf.shape == s else o.expand(*s) for o, s in zip(operands, shapes)]
     return L.Einsum.apply(*ops, equation=explicit)
 
 
-def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[str, list[tuple[int, ...]]]:
+@functools.lru_cache(maxsize=256)  # a model calls the same few equations on the same shapes
+def _parse_einsum(
+    equation: str, shapes: tuple[tuple[int, ...], ...]
+) -> tuple[str, tuple[tuple[int, ...], ...]]:
     """Rewrite ``equation`` with explicit letters only, and the shape each operand broadcasts to.
 
     Ellipsis dimensions get unused letters (right-aligned across operands), an implicit
@@ -261,7 +265,7 @@ def _parse_einsum(equation: str, shapes: list[tuple[int, ...]]) -> tuple[str, li
     else:
         once = sorted(c for c in size if c not in ell and "".join(subs).count(c) == 1)
         out = ell + "".join(once)
-    targets = [tuple(size[c] for c in sub) for sub in subs]
+    targets = tuple(tuple(size[c] for c in sub) for sub in subs)
     return ",".join(subs) + "->" + out, targets
 
 

@@ -76,7 +76,9 @@ def result_dtype(*xs: Any) -> dtypes.dtype:
 def coerce(x: Any, target: dtypes.dtype) -> Tensor:
     """A Tensor or Python number as a Tensor of dtype ``target`` (differentiable for tensors)."""
     if isinstance(x, TensorCore):
-        return x if x._buf.dtype is target else E.Cast.apply(x, dtype=target)  # type: ignore[arg-type, return-value]
+        if x._buf.dtype is target:
+            return x  # type: ignore[return-value]
+        return E.Cast.apply(x, dtype=target)  # type: ignore[arg-type]
     return _make(_Buf.scalar(dtypes.fit_scalar(x, target), target), None)
 
 

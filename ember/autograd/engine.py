@@ -1,8 +1,11 @@
 """The backward pass: walk the graph of Functions in reverse topological order.
 
-The walk is iterative (a 100,000-op chain needs no recursion), each Function's
-output gradient is summed before its backward runs, and every gradient a backward
-returns is summed back to its input's shape here, in one place, then checked.
+A first pass counts how many Functions consume each Function's output; the second
+runs a Function's backward once all of them have passed their gradients on (Kahn's
+algorithm), so each output gradient is complete, summed, before its backward runs.
+Both passes are iterative (a 100,000-op chain needs no recursion), and every
+gradient a backward returns is summed back to its input's shape here, in one place,
+then checked.
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ def _roots(outputs: list, grad_outputs: Any, op: str) -> list:
     roots = []
     for i, (o, g) in enumerate(zip(outputs, gos)):
         if not o.requires_grad:
-            raise RuntimeError(f"{op}: element {i} of tensors does not require grad and does not have a grad_fn")
+            raise RuntimeError(
+                f"{op}: element {i} of tensors does not require grad and does not have a grad_fn"
+            )
         roots.append((o, _root_grad(o, g, op)))
     return roots
 

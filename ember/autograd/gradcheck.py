@@ -37,7 +37,9 @@ def gradcheck(
     diff = [i for i, t in enumerate(ins) if hasattr(t, "requires_grad") and t.requires_grad]
     for i in diff:
         if ins[i].dtype.name != "float64":
-            raise TypeError(f"gradcheck: input {i} has dtype {ins[i].dtype!r}; gradcheck needs float64 inputs")
+            raise TypeError(
+                f"gradcheck: input {i} has dtype {ins[i].dtype!r}; gradcheck needs float64 inputs"
+            )
 
     def run(args: tuple) -> list:
         out = fn(*args)
@@ -56,7 +58,8 @@ def gradcheck(
                 g = np.zeros(n_out)
                 g[r] = 1.0
                 outs_r = run(ins)
-                (gi,) = _grad(outs_r[k], x, grad_outputs=_tensor(g.reshape(tuple(o.shape))), allow_unused=True)
+                upstream = _tensor(g.reshape(tuple(o.shape)))
+                (gi,) = _grad(outs_r[k], x, grad_outputs=upstream, allow_unused=True)
                 if gi is not None:
                     analytic[r] = gi.numpy().reshape(-1)
             numeric = np.zeros((n_out, base.size))

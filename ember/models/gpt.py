@@ -44,14 +44,23 @@ class GPTConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def validate(self) -> None:
+        """Raise ValueError naming the first hyper-parameter that cannot build a model."""
+        for name in ("block_size", "vocab_size", "n_layer", "n_head", "n_embd"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "n_layer" else 1):
+                raise ValueError(f"GPT: {name} must be a positive integer, got {value!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"GPT: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"GPT: dropout must be in [0, 1), got {self.dropout}")
+
 
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees only itself and the past."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
-        if config.n_embd % config.n_head:
-            raise ValueError(f"GPT: n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head})")
         # one projection makes queries, keys and values for all heads at once
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
@@ -133,6 +142,7 @@ class GPT(nn.Module):
     """
 
     def __init__(self, config: GPTConfig) -> None:
+        config.validate()
         super().__init__()
         self.config = config
         self.transformer = nn.ModuleDict(dict(
@@ -169,10 +179,13 @@ class GPT(nn.Module):
         return n
 
     def _hidden(self, idx: Any, caches: KVCache | None = None, start: int = 0) -> tuple[Any, KVCache]:
+        if idx.ndim != 2 or idx.dtype.is_floating_point:
+            raise RuntimeError(f"GPT: expected token ids of shape (B, T) and an integer dtype, "
+                               f"got shape {tuple(idx.shape)} and {idx.dtype!r}")
         B, T = idx.shape
         if start + T > self.config.block_size:
-            raise ValueError(
-                f"GPT: cannot run a sequence of length {start + T}; block_size is {self.config.block_size}"
+            raise RuntimeError(
+                f"GPT: sequence of length {start + T} is longer than block_size {self.config.block_size}"
             )
         pos = ember.arange(start, start + T, dtype=ember.long)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))  # (B, T, C)
@@ -184,6 +197,9 @@ class GPT(nn.Module):
 
     def forward(self, idx: Any, targets: Any = None) -> tuple[Any, Any]:
         """Return logits (B, T, vocab) and, when ``targets`` (B, T) are given, the mean cross-entropy."""
+        if targets is not None and tuple(targets.shape) != tuple(idx.shape):
+            raise RuntimeError(f"GPT: targets of shape {tuple(targets.shape)} do not match "
+                               f"idx of shape {tuple(idx.shape)}")
         x, _ = self._hidden(idx)
         logits = self.lm_head(x)
         loss = None
@@ -218,6 +234,9 @@ class GPT(nn.Module):
         """
         if max_new_tokens < 0:
             raise ValueError(f"generate: max_new_tokens must be >= 0, got {max_new_tokens}")
+        _check_sampling("generate", temperature, top_k, top_p)
+        if idx.ndim != 2 or idx.shape[1] == 0:
+            raise RuntimeError(f"generate: expected a prompt of shape (B, T) with T >= 1, got {tuple(idx.shape)}")
         was_training = self.training
         self.eval()
         block = self.config.block_size
@@ -243,6 +262,7 @@ class GPT(nn.Module):
 
 def sample_next(logits: Any, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> Any:
     """Pick one token id per row of ``logits`` (B, vocab); returns (B, 1) int64."""
+    _check_sampling("sample_next", temperature, top_k, top_p)
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
     logits = logits / temperature
@@ -252,10 +272,19 @@ def sample_next(logits: Any, temperature: float = 1.0, top_k: int | None = None,
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p is not None and top_p < 1.0:
         sorted_logits, order = logits.sort(dim=-1, descending=True)
-        cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+        sorted_probs = sorted_logits.softmax(dim=-1)
         # drop a token once the tokens before it already reach top_p (the first always stays)
-        drop_sorted = (cum - sorted_logits.softmax(dim=-1)) >= top_p
+        drop_sorted = (sorted_probs.cumsum(dim=-1) - sorted_probs) >= top_p
         drop = ember.zeros_like(drop_sorted).scatter(1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     probs = logits.softmax(dim=-1)
     return ember.multinomial(probs, num_samples=1)
+
+
+def _check_sampling(op: str, temperature: float, top_k: int | None, top_p: float | None) -> None:
+    if not temperature >= 0:  # also rejects NaN
+        raise ValueError(f"{op}: temperature must be >= 0, got {temperature}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"{op}: top_k must be a positive integer, got {top_k!r}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"{op}: top_p must be in (0, 1], got {top_p}")

@@ -45,7 +45,8 @@ def scaled_dot_product_attention(
     qs, ks, vs = tuple(query.shape), tuple(key.shape), tuple(value.shape)
     if qs[-1] != ks[-1] or ks[-2] != vs[-2]:
         raise RuntimeError(
-            f"{op}: query {qs}, key {ks} and value {vs} do not fit: expected (..., L, E), (..., S, E), (..., S, Ev)"
+            f"{op}: query {qs}, key {ks} and value {vs} do not fit: expected (..., L, E), (..., S, E), "
+            "(..., S, Ev)"
         )
     if not (query.dtype is key.dtype is value.dtype) or not query.dtype.is_floating_point:
         raise RuntimeError(
@@ -54,7 +55,9 @@ def scaled_dot_product_attention(
         )
     if enable_gqa and len(qs) >= 3 and ks[-3] != qs[-3]:
         if ks[-3] == 0 or qs[-3] % ks[-3] or vs[-3] != ks[-3]:
-            raise RuntimeError(f"{op}: with enable_gqa, query heads {qs[-3]} must be a multiple of key heads {ks[-3]}")
+            raise RuntimeError(
+                f"{op}: with enable_gqa, query heads {qs[-3]} must be a multiple of key heads {ks[-3]}"
+            )
         # query head h uses key head h // rep: view the query heads as (key heads, rep) and let
         # the key/value heads broadcast over rep, with no copy of key or value
         hk, rep = ks[-3], qs[-3] // ks[-3]
@@ -62,17 +65,21 @@ def scaled_dot_product_attention(
             m = attn_mask.shape[-3]
             attn_mask = (attn_mask.unflatten(-3, (hk, rep)) if m != 1 else attn_mask.unsqueeze(-3))
         out = scaled_dot_product_attention(
-            query.unflatten(-3, (hk, rep)), key.unsqueeze(-3), value.unsqueeze(-3), attn_mask, dropout_p, is_causal,
-            scale,
+            query.unflatten(-3, (hk, rep)), key.unsqueeze(-3), value.unsqueeze(-3), attn_mask, dropout_p,
+            is_causal, scale,
         )
         return out.flatten(-4, -3)
     elif not _broadcastable(qs[:-2], ks[:-2]) or not _broadcastable(ks[:-2], vs[:-2]):
-        raise RuntimeError(f"{op}: batch dimensions of query {qs}, key {ks} and value {vs} are not broadcastable")
+        raise RuntimeError(
+            f"{op}: batch dimensions of query {qs}, key {ks} and value {vs} are not broadcastable"
+        )
     if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
     if scale is None:
         scale = 1.0 / math.sqrt(qs[-1])
-    opts: dict[str, Any] = {"scale": float(scale), "is_causal": bool(is_causal), "dropout_p": float(dropout_p)}
+    opts: dict[str, Any] = {
+        "scale": float(scale), "is_causal": bool(is_causal), "dropout_p": float(dropout_p)
+    }
     if attn_mask is None:
         return fused.ScaledDotProductAttention.apply(query, key, value, **opts)
     if is_causal:
@@ -85,5 +92,7 @@ def scaled_dot_product_attention(
         )
     target = tuple(query.shape[:-1]) + (ks[-2],)
     if not _broadcastable(tuple(attn_mask.shape), target) or attn_mask.ndim > len(target):
-        raise RuntimeError(f"{op}: attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to {target}")
+        raise RuntimeError(
+            f"{op}: attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to {target}"
+        )
     return fused.ScaledDotProductAttention.apply(query, key, value, attn_mask, **opts)

@@ -6,26 +6,26 @@ unbatched input, and calls one Function from ``ember.ops.conv`` or ``ember.ops.p
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 from ember._tensor import Tensor
 from ember.ops.conv import Convolution, ConvTranspose
 from ember.ops.pool import AdaptiveAvgPool, AvgPool, MaxPool, MaxPoolIndices, pool_out_size
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
     "conv1d",
     "conv2d",
     "conv_transpose1d",
     "conv_transpose2d",
     "max_pool1d",
     "max_pool2d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
 ]
 
-IntOrTuple = Union[int, tuple[int, ...]]
+IntOrTuple = int | tuple[int, ...]
 
 
 def _shape(t: Tensor) -> tuple[int, ...]:
@@ -46,7 +46,7 @@ def ntuple(value: Any, d: int, name: str, op: str) -> tuple[int, ...]:
     )
 
 
-def _check_input(input: Tensor, d: int, op: str) -> bool:  # noqa: A002
+def _check_input(input: Tensor, d: int, op: str) -> bool:
     """Validate the input's type and rank; return whether it is batched."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
@@ -82,7 +82,7 @@ def _conv_padding(padding: Any, d: int, kernel: tuple[int, ...], dilation: tuple
     return tuple((p, p) for p in pads)
 
 
-def _check_weight(input: Tensor, weight: Tensor, bias: Tensor | None, d: int, op: str) -> None:  # noqa: A002
+def _check_weight(input: Tensor, weight: Tensor, bias: Tensor | None, d: int, op: str) -> None:
     if not isinstance(weight, Tensor):
         raise TypeError(f"{op}: weight must be a Tensor, got {type(weight).__name__}")
     if weight.ndim != d + 2:
@@ -106,7 +106,7 @@ def _check_groups(groups: Any, op: str) -> int:
     return groups
 
 
-def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,  # noqa: A002
+def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
           groups: Any, d: int, op: str) -> Tensor:
     batched = _check_input(input, d, op)
     _check_weight(input, weight, bias, d, op)
@@ -136,13 +136,13 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, paddi
     return out if batched else out.squeeze(0)
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,  # noqa: A002
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
     """Apply a 1-d convolution (cross-correlation) over (N, C, L) or (C, L) input."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,  # noqa: A002
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
     """Apply a 2-d convolution (cross-correlation) over (N, C, H, W) or (C, H, W) input.
 
@@ -155,7 +155,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
-def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,  # noqa: A002
+def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
                     output_padding: Any, groups: Any, dilation: Any, d: int, op: str) -> Tensor:
     batched = _check_input(input, d, op)
     _check_weight(input, weight, bias, d, op)
@@ -193,7 +193,7 @@ def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: 
     return y if batched else y.squeeze(0)
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
                      groups: int = 1, dilation: IntOrTuple = 1) -> Tensor:
     """Apply a 1-d transposed convolution (the gradient of conv1d with respect to its input)."""
@@ -201,7 +201,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            "conv_transpose1d")
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                      stride: IntOrTuple = 1, padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
                      groups: int = 1, dilation: IntOrTuple = 1) -> Tensor:
     """Apply a 2-d transposed convolution; ``weight`` is (C_in, C_out/groups, kH, kW)."""
@@ -209,7 +209,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            "conv_transpose2d")
 
 
-def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,  # noqa: A002
+def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                ceil_mode: bool, d: int, op: str) -> tuple[Tensor, bool, dict]:
     batched = _check_input(input, d, op)
     kernel = ntuple(kernel_size, d, "kernel_size", op)
@@ -227,11 +227,11 @@ def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilat
     if any(o <= 0 for o in out):
         raise RuntimeError(f"{op}: output size {out} is too small for input shape {_shape(input)} "
                            f"(kernel_size={kernel}, stride={strides}, padding={pads}, dilation={dils})")
-    return x, batched, dict(kernel_size=kernel, stride=strides, padding=pads, dilation=dils,
-                            ceil_mode=bool(ceil_mode))
+    return x, batched, {"kernel_size": kernel, "stride": strides, "padding": pads, "dilation": dils,
+                            "ceil_mode": bool(ceil_mode)}
 
 
-def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,  # noqa: A002
+def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
               ceil_mode: bool, return_indices: bool, d: int, op: str) -> Any:
     x, batched, opts = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, d, op)
     out = MaxPool.apply(x, **opts)
@@ -243,14 +243,14 @@ def _max_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilati
     return out, (idx if batched else idx.squeeze(0))
 
 
-def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,  # noqa: A002
+def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """Apply 1-d max pooling over (N, C, L) or (C, L) input."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
 
 
-def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,  # noqa: A002
+def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """Apply 2-d max pooling; with ``return_indices`` also the flat H*W index of each maximum.
@@ -265,7 +265,7 @@ def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
 
 
-def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,  # noqa: A002
+def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
               count_include_pad: bool, divisor_override: Any, d: int, op: str) -> Tensor:
     x, batched, opts = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, d, op)
     del opts["dilation"]
@@ -275,13 +275,13 @@ def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_m
     return out if batched else out.squeeze(0)
 
 
-def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,  # noqa: A002
+def avg_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """Apply 1-d average pooling over (N, C, L) or (C, L) input."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
-def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,  # noqa: A002
+def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
     """Apply 2-d average pooling; padded zeros count in the divisor unless ``count_include_pad=False``."""
@@ -289,7 +289,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
                      "avg_pool2d")
 
 
-def _adaptive_avg_pool(input: Tensor, output_size: Any, d: int, op: str) -> Tensor:  # noqa: A002
+def _adaptive_avg_pool(input: Tensor, output_size: Any, d: int, op: str) -> Tensor:
     batched = _check_input(input, d, op)
     x = input if batched else input.unsqueeze(0)
     if isinstance(output_size, (tuple, list)) and len(output_size) == d:
@@ -305,11 +305,11 @@ def _adaptive_avg_pool(input: Tensor, output_size: Any, d: int, op: str) -> Tens
     return out if batched else out.squeeze(0)
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size: IntOrTuple) -> Tensor:  # noqa: A002
+def adaptive_avg_pool1d(input: Tensor, output_size: IntOrTuple) -> Tensor:
     """Average (N, C, L) input over ``output_size`` adaptive bins."""
     return _adaptive_avg_pool(input, output_size, 1, "adaptive_avg_pool1d")
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average (N, C, H, W) input over an ``output_size`` grid of adaptive bins (``None`` keeps a size)."""
     return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")

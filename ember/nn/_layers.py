@@ -51,10 +51,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y_k = x1^T W_k x2 + b_k, for x1 (..., in1), x2 (..., in2), W (out, in1, in2)."""
-    a, b, w = _tensor(input1, "bilinear", "input1"), _tensor(input2, "bilinear", "input2"), _tensor(weight, "bilinear", "weight")
+    a, b = _tensor(input1, "bilinear", "input1"), _tensor(input2, "bilinear", "input2")
+    w = _tensor(weight, "bilinear", "weight")
     if w.ndim != 3 or a.shape[-1] != w.shape[1] or b.shape[-1] != w.shape[2] or a.shape[:-1] != b.shape[:-1]:
         raise RuntimeError(
-            f"bilinear: input1 {tuple(a.shape)}, input2 {tuple(b.shape)} and weight {tuple(w.shape)} do not fit "
+            f"bilinear: input1 {tuple(a.shape)}, input2 {tuple(b.shape)} and weight {tuple(w.shape)} do not "
+            "fit "
             "(expected (..., in1), (..., in2) and (out, in1, in2))"
         )
     lead = tuple(a.shape[:-1])
@@ -93,7 +95,9 @@ def embedding(
     if idx.dtype.is_floating_point or idx.dtype is dtypes.bool_:
         raise RuntimeError(f"embedding: indices must be an integer tensor, got {idx.dtype!r}")
     if w.ndim != 2:
-        raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(w.shape)}")
+        raise RuntimeError(
+            f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(w.shape)}"
+        )
     n = w.shape[0]
     if idx.numel():
         lo, hi = int(idx.min()), int(idx.max())
@@ -135,7 +139,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if num_classes == -1:
             num_classes = hi + 1
         elif hi >= num_classes:
-            raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({num_classes}), got {hi}")
+            raise RuntimeError(
+                f"one_hot: class values must be smaller than num_classes ({num_classes}), got {hi}"
+            )
     elif num_classes == -1:
         raise RuntimeError("one_hot: can not infer total number of classes from an empty tensor")
     return (t.unsqueeze(-1) == arange(num_classes, dtype=t.dtype)).long()

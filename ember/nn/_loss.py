@@ -15,8 +15,8 @@ from ember._tensor.elementwise import where
 from ember.ops import loss as L
 
 __all__ = [
-    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "kl_div",
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -35,7 +35,9 @@ def _reduction(op: str, reduction: str, size_average: bool | None = None, reduce
         reduce = True if reduce is None else reduce
         reduction = "none" if not reduce else ("mean" if size_average else "sum")
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction={reduction!r} is not a valid value (expected 'mean', 'sum' or 'none')")
+        raise ValueError(
+            f"{op}: reduction={reduction!r} is not a valid value (expected 'mean', 'sum' or 'none')"
+        )
     return reduction
 
 
@@ -50,9 +52,13 @@ def _check_classes(op: str, x: Tensor, target: Tensor, weight: Tensor | None, ig
     if tuple(target.shape) != want:
         if target.ndim >= 1 and target.shape[0] != x.shape[0] and target.ndim == len(want):
             raise ValueError(
-                f"{op}: expected input batch_size ({x.shape[0]}) to match target batch_size ({target.shape[0]})"
+                f"{op}: expected input batch_size ({x.shape[0]}) to match target batch_size "
+                f"({target.shape[0]})"
             )
-        raise RuntimeError(f"{op}: input of shape {tuple(x.shape)} expects a target of shape {want}, got {tuple(target.shape)}")
+        raise RuntimeError(
+            f"{op}: input of shape {tuple(x.shape)} expects a target of shape {want}, got "
+            f"{tuple(target.shape)}"
+        )
     c = x.shape[1]
     if weight is not None and tuple(_tensor(weight, op, "weight").shape) != (c,):
         raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} does not match {c} classes")
@@ -73,9 +79,10 @@ def _batched(x: Tensor, target: Tensor) -> tuple[Tensor, Tensor, bool]:
 
 def cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
-    ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0,
+    ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross entropy of logits (N, C, d1, ...) against class indices (N, d1, ...) or probabilities (N, C, d1, ...).
+    """Cross entropy of logits (N, C, d1, ...) against class indices (N, d1, ...) or probabilities.
 
     Computed as one fused, log-sum-exp stable Function. Entries equal to
     ``ignore_index`` contribute nothing; ``'mean'`` divides by the total weight of
@@ -94,14 +101,18 @@ def cross_entropy(
     extra = [] if weight is None else [_tensor(weight, op, "weight")]
     if prob:
         if t.dtype is not x.dtype:
-            raise RuntimeError(f"{op}: probability target {t.dtype!r} must have the input's dtype {x.dtype!r}")
+            raise RuntimeError(
+                f"{op}: probability target {t.dtype!r} must have the input's dtype {x.dtype!r}"
+            )
         if weight is not None and tuple(weight.shape) != (x.shape[1],):
-            raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} does not match {x.shape[1]} classes")
+            raise RuntimeError(
+                f"{op}: weight of shape {tuple(weight.shape)} does not match {x.shape[1]} classes"
+            )
     else:
         _check_classes(op, x, t, weight, ignore_index)
     out = L.CrossEntropy.apply(
-        x, t, *extra, reduction=reduction, ignore_index=int(ignore_index), label_smoothing=float(label_smoothing),
-        prob_target=prob,
+        x, t, *extra, reduction=reduction, ignore_index=int(ignore_index),
+        label_smoothing=float(label_smoothing), prob_target=prob,
     )
     return out.squeeze(0) if unbatched and reduction == "none" else out
 
@@ -115,7 +126,9 @@ def nll_loss(
     x, t = _tensor(input, op, "input"), _tensor(target, op, "target")
     reduction = _reduction(op, reduction, size_average, reduce)
     if x.ndim == 0 or not x.dtype.is_floating_point:
-        raise RuntimeError(f"{op}: input must be floating point of shape (C,) or (N, C, ...), got shape {tuple(x.shape)}")
+        raise RuntimeError(
+            f"{op}: input must be floating point of shape (C,) or (N, C, ...), got shape {tuple(x.shape)}"
+        )
     x, t, unbatched = _batched(x, t)
     _check_classes(op, x, t, weight, ignore_index)
     extra = [] if weight is None else [weight]
@@ -137,7 +150,9 @@ def _weighted(op: str, loss: Tensor, weight: Tensor | None, reduction: str, norm
     if weight is None:
         return _apply_reduction(loss, reduction)
     if tuple(_tensor(weight, op, "weight").shape) != tuple(loss.shape):
-        raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} must have the input's shape {tuple(loss.shape)}")
+        raise ValueError(
+            f"{op}: weight of shape {tuple(weight.shape)} must have the input's shape {tuple(loss.shape)}"
+        )
     loss = loss * weight
     if reduction == "mean" and normalise:
         return loss.sum() / weight.sum()

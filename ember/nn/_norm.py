@@ -33,7 +33,9 @@ def _check_normalized(op: str, x: Tensor, shape: tuple[int, ...], params: dict[s
         )
     for name, p in params.items():
         if p is not None and tuple(_tensor(p, op, name).shape) != shape:
-            raise RuntimeError(f"{op}: {name} of shape {tuple(p.shape)} does not match normalized_shape {list(shape)}")
+            raise RuntimeError(
+                f"{op}: {name} of shape {tuple(p.shape)} does not match normalized_shape {list(shape)}"
+            )
 
 
 def layer_norm(
@@ -51,7 +53,9 @@ def layer_norm(
     )
 
 
-def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+def rms_norm(
+    input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
     """x / sqrt(mean(x^2) + eps) * weight over the trailing dims; eps None is the dtype's machine epsilon."""
     x = _tensor(input, "rms_norm")
     shape = _normalized_shape(normalized_shape)
@@ -73,7 +77,8 @@ def group_norm(
     c = x.shape[1]
     if num_groups <= 0 or c % num_groups:
         raise RuntimeError(
-            f"group_norm: expected number of channels in input ({c}) to be divisible by num_groups ({num_groups})"
+            f"group_norm: expected number of channels in input ({c}) to be divisible by num_groups "
+            f"({num_groups})"
         )
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(_tensor(p, "group_norm", name).shape) != (c,):
@@ -104,14 +109,16 @@ def batch_norm(
     if x.ndim < 2:
         raise RuntimeError(f"batch_norm: expected an input of shape (N, C, ...), got {tuple(x.shape)}")
     c = x.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+    named = (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias))
+    for name, t in named:
         if t is not None and tuple(_tensor(t, "batch_norm", name).shape) != (c,):
             raise RuntimeError(f"batch_norm: {name} of shape {tuple(t.shape)} does not match {c} channels")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("batch_norm: running_mean and running_var must be defined in evaluation mode")
     if training and x.numel() // c <= 1:
         raise ValueError(
-            f"batch_norm: expected more than 1 value per channel when training, got input of shape {tuple(x.shape)}"
+            "batch_norm: expected more than 1 value per channel when training, got input of shape "
+            f"{tuple(x.shape)}"
         )
     params: list[Tensor] = []
     if weight is not None or bias is not None:

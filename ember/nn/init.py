@@ -35,7 +35,9 @@ def _fill(tensor: Tensor, values: Tensor) -> Tensor:
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """Return the recommended gain for ``nonlinearity`` (e.g. sqrt(2) for ``'relu'``)."""
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    linear = (
+        "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"
+    )
     if nonlinearity in linear or nonlinearity == "sigmoid":
         return 1.0
     if nonlinearity == "tanh":
@@ -59,7 +61,8 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """Return (fan_in, fan_out): in/out features times the receptive field size (conv kernels)."""
     if tensor.ndim < 2:
         raise ValueError(
-            f"fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape {tuple(tensor.shape)})"
+            "fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape "
+            f"{tuple(tensor.shape)})"
         )
     receptive = 1
     for s in tensor.shape[2:]:
@@ -87,7 +90,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any 
 
 
 def trunc_normal_(
-    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator: Any = None
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+    generator: Any = None,
 ) -> Tensor:
     """Fill with N(mean, std^2) values conditioned on lying in [a, b] (out-of-range draws are redrawn)."""
     t = _check(tensor, "trunc_normal_")
@@ -146,7 +150,8 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> 
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None
+    tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    generator: Any = None,
 ) -> Tensor:
     """Fill with U(-bound, bound), bound = gain sqrt(3 / fan) (He et al., 2015)."""
     t = _check(tensor, "kaiming_uniform_")
@@ -157,7 +162,8 @@ def kaiming_uniform_(
 
 
 def kaiming_normal_(
-    tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None
+    tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    generator: Any = None,
 ) -> Tensor:
     """Fill with N(0, std^2), std = gain / sqrt(fan)."""
     t = _check(tensor, "kaiming_normal_")

@@ -21,7 +21,8 @@ def _as_list(parameters: Any) -> list[Tensor]:
 
 @no_grad()
 def clip_grad_norm_(
-    parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+    parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
     foreach: bool | None = None,
 ) -> Tensor:
     """Scale all gradients in place so that their joint norm is at most ``max_norm``.
@@ -52,7 +53,8 @@ def clip_grad_norm_(
         total = sum((n**norm_type for n in norms[1:]), norms[0] ** norm_type) ** (1.0 / norm_type)
     if error_if_nonfinite and not bool(total.isfinite()):
         raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} for gradients from `parameters` is non-finite "
+            f"clip_grad_norm_: the total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite "
             f"({float(total)}), so it cannot be clipped; set error_if_nonfinite=False to clip anyway"
         )
     coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
@@ -62,7 +64,9 @@ def clip_grad_norm_(
 
 
 @no_grad()
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
     """Clamp every gradient in place to [-clip_value, clip_value]."""
     clip_value = float(clip_value)
     for p in _as_list(parameters):
@@ -78,14 +82,16 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (the inverse of parameters_to_vector)."""
+    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (the inverse of "
+    "parameters_to_vector)."""
     if not isinstance(vec, TensorCore):
         raise TypeError(f"vector_to_parameters: expected vec to be a Tensor, but got {type(vec).__name__}")
     params = list(parameters)
     total = sum(p.numel() for p in params)
     if vec.ndim != 1 or vec.numel() != total:
         raise RuntimeError(
-            f"vector_to_parameters: vec of shape {tuple(vec.shape)} does not hold the {total} parameter values"
+            f"vector_to_parameters: vec of shape {tuple(vec.shape)} does not hold the {total} parameter "
+            "values"
         )
     pointer = 0
     with no_grad():

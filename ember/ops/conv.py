@@ -76,15 +76,17 @@ class Convolution(Function):
             # one channel: copy (G, *K, Cg, N, *S') instead, whose rows are contiguous runs of the
             # input, and use it transposed: (G, K*Cg, N*L) -> (G, N*L, K*Cg)
             perm = (d + 1, *range(d + 3, 2 * d + 3), d + 2, 0, *axes)
-            self.cols = mT(win.permute(perm).reshape((g, width, rows)))
+            cols = mT(win.permute(perm).reshape((g, width, rows)))
         else:
             # (N, *S', G, Cg, *K) -> (G, N, *S', *K, Cg) -> (G, N*L, K*Cg): the one im2col copy
             perm = (d + 1, 0, *axes, *range(d + 3, 2 * d + 3), d + 2)
-            self.cols = win.permute(perm).reshape((g, rows, width))
+            cols = win.permute(perm).reshape((g, rows, width))
         # (O, Cg, *K) -> (G, *K, Cg, Og) -> (G, K*Cg, Og), matching the columns' order
-        self.wm = w.reshape((g, og, cg, *kernel)).permute((0, *range(3, d + 3), 2, 1))
-        self.wm = self.wm.reshape((g, prod(kernel) * cg, og))
-        out = self.cols @ self.wm  # (G, N*L, Og)
+        wm = w.reshape((g, og, cg, *kernel)).permute((0, *range(3, d + 3), 2, 1)).reshape((g, width, og))
+        out = cols @ wm  # (G, N*L, Og)
+        # keep only what backward needs: the columns for dz/dw, the weight matrix for dz/dx
+        self.cols = cols if self.needs_input_grad[1] else None
+        self.wm = wm if self.needs_input_grad[0] else None
         if b is not None:
             out.accumulate_(b.reshape((g, 1, og)))  # in place: out is fresh, and a copy costs a pass
         self.geom = (n, c, tuple(size), padded, out_size, tuple(kernel), g, og, cg)
@@ -102,7 +104,9 @@ class Convolution(Function):
         g2 = g2.reshape((g, n * prod(out_size), og))
         gx = gw = gb = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            gb = g2.sum((1,)).reshape((g * og,))
+            # a sum over rows as (1, N*L) @ (N*L, Og): BLAS beats NumPy's reduction over short rows
+            ones = type(g2).full((1, g2.shape[1]), 1, g2.dtype)
+            gb = (ones @ g2).reshape((g * og,))
         if nw:
             gw = mT(self.cols) @ g2  # (G, K*Cg, Og)
             gw = gw.reshape((g, *kernel, cg, og)).permute((0, d + 2, d + 1, *range(1, d + 1)))

@@ -29,10 +29,10 @@ from ember.ops.compare import (
 
 __all__ = [
     "Abs", "Add", "Cast", "Clamp", "ClampTensor", "Clone", "Contiguous", "Cos", "Div", "Elu", "Eq", "Exp",
-    "FloorDivide", "Fmod", "Gelu", "Greater", "GreaterEqual", "LeakyRelu", "Less", "LessEqual", "Log", "Log1p",
-    "Log2", "LogicalAnd", "LogicalNot", "LogicalOr", "LogicalXor", "Maximum", "Minimum", "Mul", "Neg",
-    "NotEqual", "Pow", "PowScalar", "RPowScalar", "Reciprocal", "Relu", "Remainder", "Rsqrt", "Sigmoid", "Sign",
-    "Silu", "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "Where",
+    "FloorDivide", "Fmod", "Gelu", "Greater", "GreaterEqual", "LeakyRelu", "Less", "LessEqual", "Log",
+    "Log1p", "Log2", "LogicalAnd", "LogicalNot", "LogicalOr", "LogicalXor", "Maximum", "Minimum", "Mul",
+    "Neg", "NotEqual", "Pow", "PowScalar", "RPowScalar", "Reciprocal", "Relu", "Remainder", "Rsqrt",
+    "Sigmoid", "Sign", "Silu", "Sin", "Softplus", "Sqrt", "Sub", "Tanh", "Where",
 ]  # fmt: skip
 
 Grads = tuple[Buffer | None, ...]

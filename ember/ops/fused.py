@@ -165,7 +165,8 @@ class BatchNorm(Function):
             if running_mean is not None and running_var is not None:
                 n = _prod(tuple(x.shape[a] for a in self.axes))
                 unbiased = var.reshape(running_var.shape) * (n / max(n - 1, 1))
-                running_mean.assign_(running_mean * (1.0 - momentum) + mean.reshape(running_mean.shape) * momentum)
+                batch_mean = mean.reshape(running_mean.shape)
+                running_mean.assign_(running_mean * (1.0 - momentum) + batch_mean * momentum)
                 running_var.assign_(running_var * (1.0 - momentum) + unbiased * momentum)
         else:
             self.rstd = 1.0 / (running_var.reshape(bshape) + eps).sqrt()  # type: ignore[union-attr]
@@ -180,7 +181,10 @@ class BatchNorm(Function):
         gxhat = grad if self.w is None else grad * self.w
         gx = None
         if needs[0]:
-            gx = _normalize_backward(gxhat, self.xhat, self.rstd, self.axes) if self.training else gxhat * self.rstd
+            if self.training:
+                gx = _normalize_backward(gxhat, self.xhat, self.rstd, self.axes)
+            else:
+                gx = gxhat * self.rstd
         if self.w is None:
             return gx
         gw = (grad * self.xhat).sum(self.axes) if needs[1] else None
@@ -276,7 +280,8 @@ class Embedding(Function):
         g = grad.reshape((flat_idx.shape[0], d))
         if self.padding_idx is not None:
             g = flat_idx.ne(self.padding_idx).reshape((flat_idx.shape[0], 1)).where(g, 0)
-        gw = self.buffer_class.full(self.w_shape, 0, self.w_dtype).index_add(flat_idx, g)
+        gw = self.buffer_class.full(self.w_shape, 0, self.w_dtype)
+        gw.index_add_(flat_idx, g)  # in place: gw is new, and a copy of a vocabulary-sized table is costly
         return None, gw
 
 

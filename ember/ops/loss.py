@@ -65,7 +65,9 @@ class CrossEntropy(Function):
         self.out_shape = x.shape[:1] + x.shape[2:]
         if prob_target:
             self.logp = x - lse
-            tt = target if label_smoothing == 0.0 else target * (1.0 - label_smoothing) + label_smoothing / n_cls
+            tt = target
+            if label_smoothing > 0.0:
+                tt = target * (1.0 - label_smoothing) + label_smoothing / n_cls
             self.tw = tt if self.wb is None else tt * self.wb
             loss = -(self.logp * self.tw).sum(1)
             self.denom = None if reduction != "mean" else float(_numel(loss))
@@ -107,11 +109,14 @@ class CrossEntropy(Function):
                 if eps > 0.0:
                     gx = gx - a_valid * (eps / n_cls) * self.wb
             hit = self.coef * a * (1.0 - eps) if (self.wb is not None or eps > 0.0) else a_valid
-            gx = gx.scatter_add(self.t, -hit, 1)
+            # one target per sample, so the onehot term is a plain write at each target (gx is ours: in place)
+            gx.scatter_(self.t, gx.take_along(self.t, 1) - hit, 1)
         return (gx, None) + (None,) * n_extra
 
 
-def _per_sample(grad: Buffer, reduction: str, denom: Buffer | float | None, out_shape: tuple[int, ...]) -> Buffer:
+def _per_sample(
+    grad: Buffer, reduction: str, denom: Buffer | float | None, out_shape: tuple[int, ...]
+) -> Buffer:
     """The upstream gradient of each sample's loss, shaped (N, 1, d...) or 0-d."""
     if reduction == "none":
         return grad.reshape(out_shape[:1] + (1,) + out_shape[1:])
@@ -123,7 +128,9 @@ def _per_sample(grad: Buffer, reduction: str, denom: Buffer | float | None, out_
 class NllLoss(Function):
     """loss_i = -w_t x_it (x holds log-probabilities);  dx_it = -w_t a_i, zero elsewhere."""
 
-    def forward(self, x: Buffer, target: Buffer, *weight: Buffer, reduction: str = "mean", ignore_index: int = -100) -> Buffer:
+    def forward(
+        self, x: Buffer, target: Buffer, *weight: Buffer, reduction: str = "mean", ignore_index: int = -100
+    ) -> Buffer:
         w = weight[0] if weight else None
         t, valid, coef = _class_targets(target, ignore_index, w, x)
         self.t, self.valid, self.coef, self.reduction = t, valid, coef, reduction
@@ -136,7 +143,8 @@ class NllLoss(Function):
     def backward(self, grad: Buffer) -> Grads:
         a = _per_sample(grad, self.reduction, self.denom, self.out_shape)
         hit = -(self.coef * a)
-        gx = self.buffer_class.full(self.x_shape, 0, self.dtype).scatter_add(self.t, hit, 1)
+        gx = self.buffer_class.full(self.x_shape, 0, self.dtype)
+        gx.scatter_(self.t, hit, 1)  # one target per sample: a plain write into the new zeros
         return (gx,) + (None,) * (len(self.needs_input_grad) - 1)
 
 

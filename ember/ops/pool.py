@@ -205,5 +205,5 @@ class AdaptiveAvgPool(Function):
         return g
 
 
-def mT2(a: Buffer) -> Buffer:  # noqa: N802
+def mT2(a: Buffer) -> Buffer:
     return a.permute((1, 0))

@@ -50,7 +50,9 @@ def test_allow_unused(L):
 def test_unused_input_without_allow_unused_raises():
     x = ember.tensor([1.0], requires_grad=True)
     unused = ember.tensor([1.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="grad: input 1 was not used in the graph of the outputs; pass allow_unused"):
+    with pytest.raises(
+        RuntimeError, match="grad: input 1 was not used in the graph of the outputs; pass allow_unused"
+    ):
         ember.autograd.grad((x * 2).sum(), [x, unused])
 
 

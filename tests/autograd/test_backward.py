@@ -149,14 +149,18 @@ def test_backward_frees_saved_buffers():
 
 def test_backward_on_non_scalar_without_gradient():
     x = ember.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"backward: grad can be implicitly created only for scalar outputs.*\(2,\)"):
+    with pytest.raises(
+        RuntimeError, match=r"backward: grad can be implicitly created only for scalar outputs.*\(2,\)"
+    ):
         (x * 2).backward()
     assert x.grad is None
 
 
 def test_backward_gradient_of_wrong_shape():
     x = ember.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"backward: gradient has shape \(3,\), but the tensor has shape \(2,\)"):
+    with pytest.raises(
+        RuntimeError, match=r"backward: gradient has shape \(3,\), but the tensor has shape \(2,\)"
+    ):
         (x * 2).backward(ember.ones(3))
 
 
@@ -178,8 +182,8 @@ def test_create_graph_is_not_supported():
     lambda: ember.arange(3, requires_grad=True),
 ])
 def test_integer_tensors_cannot_require_grad(make):
-    with pytest.raises(RuntimeError, match=r"requires_grad_: only tensors of floating point dtype can require "
-                                           r"gradients, got ember\.(int64|bool)"):
+    expected = r"requires_grad_: only tensors of floating point dtype can require gradients, got ember\."
+    with pytest.raises(RuntimeError, match=expected):
         make()
 
 
@@ -188,8 +192,8 @@ def test_in_place_change_of_a_saved_tensor():
     w = ember.tensor([3.0, 4.0], requires_grad=True)
     y = x * w  # Mul saves x for w's gradient
     x += 1
-    with pytest.raises(RuntimeError, match=r"backward: a tensor of shape \(2,\) saved by Mul \(as 'x'\) was modified "
-                                           r"by an in-place operation"):
+    expected = r"backward: a tensor of shape \(2,\) saved by Mul \(as 'x'\) was modified by an in-place"
+    with pytest.raises(RuntimeError, match=expected):
         y.sum().backward()
 
 
@@ -197,7 +201,9 @@ def test_in_place_change_through_data_is_caught_too():
     w = ember.tensor([1.0, 2.0], requires_grad=True)
     y = w.exp()  # Exp saves its output
     y.data.mul_(2)
-    with pytest.raises(RuntimeError, match=r"saved by Exp \(as 'out'\) was modified by an in-place operation"):
+    with pytest.raises(
+        RuntimeError, match=r"saved by Exp \(as 'out'\) was modified by an in-place operation"
+    ):
         y.sum().backward()
 
 

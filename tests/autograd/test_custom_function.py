@@ -102,8 +102,8 @@ def test_wrong_gradient_shape_names_the_function():
             return (grad * self.x.sign()).sum((0,))
 
     x = ember.randn(3, 4, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"BadShape.backward returned a gradient of shape \(4,\) for input 0, "
-                                           r"which has shape \(3, 4\)"):
+    expected = r"BadShape.backward returned a gradient of shape \(4,\) for input 0, which has shape \(3, 4\)"
+    with pytest.raises(RuntimeError, match=expected):
         BadShape.apply(x).sum().backward()
 
 
@@ -113,7 +113,9 @@ def test_wrong_number_of_gradients_names_the_function():
             return grad, grad
 
     x = ember.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="TwoGrads.backward returned 2 gradients, but the operation has 1 inputs"):
+    with pytest.raises(
+        RuntimeError, match="TwoGrads.backward returned 2 gradients, but the operation has 1 inputs"
+    ):
         TwoGrads.apply(x).sum().backward()
 
 

@@ -75,7 +75,9 @@ def test_non_leaf_handle_remove(L):
 
 
 def test_hook_on_tensor_without_grad_raises():
-    with pytest.raises(RuntimeError, match="register_hook: cannot register a hook on a tensor that doesn't require"):
+    with pytest.raises(
+        RuntimeError, match="register_hook: cannot register a hook on a tensor that doesn't require"
+    ):
         ember.ones(2).register_hook(lambda g: g)
 
 
@@ -111,5 +113,7 @@ def test_retain_grad_on_a_leaf_is_a_no_op(L):
 
 
 def test_retain_grad_without_grad_raises():
-    with pytest.raises(RuntimeError, match="retain_grad: can't retain_grad on a Tensor that has requires_grad=False"):
+    with pytest.raises(
+        RuntimeError, match="retain_grad: can't retain_grad on a Tensor that has requires_grad=False"
+    ):
         ember.ones(2).retain_grad()

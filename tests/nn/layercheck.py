@@ -1,4 +1,5 @@
-"""Compare an ember layer with the same torch layer: weights copied from torch, outputs and all grads compared."""
+"""Compare an ember layer with the same torch layer: weights copied from torch, outputs and all grads "
+"compared."""
 
 from __future__ import annotations
 

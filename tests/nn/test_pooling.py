@@ -133,8 +133,8 @@ def test_adaptive_avg_pool2d_hypothesis(h, w, oh, ow):
     check_case(Case(f"hyp_adaptive_{h}_{w}_{oh}_{ow}", adap2((oh, ow)), [(2, 2, h, w)], AA))
 
 
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-                                    dict(kernel_size=2, stride=1)])
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+                                    {"kernel_size": 2, "stride": 1}])
 def test_max_pool_ties_go_to_the_first_maximum(kwargs):
     # constant planes and ReLU zeros tie everywhere; PyTorch routes each gradient to the first
     x = np.zeros((2, 2, 6, 6), np.float32)
@@ -168,9 +168,9 @@ def test_max_pool_nan_wins():
 def test_integer_pooling(dtype):
     x = np.random.default_rng(0).integers(-9, 10, (2, 3, 7, 6)).astype(dtype)
     tx, ex = torch.tensor(x), ember.tensor(x)
-    calls = [("max_pool2d", dict(kernel_size=3, stride=2, padding=1))]
+    calls = [("max_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1})]
     if dtype == "int64":  # PyTorch averages int64 (truncating) but not int32
-        calls.append(("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)))
+        calls.append(("avg_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}))
     for fn, kw in calls:
         to, eo = getattr(torch.nn.functional, fn)(tx, **kw), getattr(F(ember), fn)(ex, **kw)
         assert str(eo.dtype).replace("ember.", "") == str(to.dtype).replace("torch.", "")
@@ -188,8 +188,8 @@ def layer(kind):
 
 
 @pytest.mark.parametrize("kind,args,kwargs", [
-    ("MaxPool2d", (2,), {}), ("MaxPool2d", (3, 2, 1), dict(ceil_mode=True)),
-    ("MaxPool1d", (3,), dict(stride=1)), ("AvgPool2d", (3,), dict(stride=2, padding=1)),
+    ("MaxPool2d", (2,), {}), ("MaxPool2d", (3, 2, 1), {"ceil_mode": True}),
+    ("MaxPool1d", (3,), {"stride": 1}), ("AvgPool2d", (3,), {"stride": 2, "padding": 1}),
     ("AvgPool1d", (2,), {}), ("AdaptiveAvgPool2d", ((2, 3),), {}), ("AdaptiveAvgPool2d", (1,), {}),
     ("AdaptiveAvgPool1d", (3,), {}),
 ])
@@ -204,8 +204,8 @@ def test_layers(kind, args, kwargs):
 
 def test_max_pool_layer_return_indices():
     x = np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32)
-    out, idx = layer("MaxPool2d")(2, return_indices=True)(ember.tensor(x))
-    t_out, t_idx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    _out, idx = layer("MaxPool2d")(2, return_indices=True)(ember.tensor(x))
+    _t_out, t_idx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
     np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
     assert idx.dtype == ember.int64
 

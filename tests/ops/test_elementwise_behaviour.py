@@ -35,15 +35,20 @@ def test_mixed_dtype_broadcast_mismatch_is_checked_before_casting():
 
 
 @pytest.mark.parametrize("expr, exc, match", [
-    (lambda: ember.tensor([True]) - ember.tensor([True]), RuntimeError, "sub: subtraction with a bool tensor"),
+    (lambda: ember.tensor([True]) - ember.tensor([True]), RuntimeError,
+     "sub: subtraction with a bool tensor"),
     (lambda: 1 - ember.tensor([True]), RuntimeError, "sub: subtraction with a bool tensor"),
-    (lambda: ember.ones(2) - ember.tensor([True, False]), RuntimeError, "sub: subtraction with a bool tensor"),
+    (lambda: ember.ones(2) - ember.tensor([True, False]), RuntimeError,
+     "sub: subtraction with a bool tensor"),
     (lambda: -ember.tensor([True]), RuntimeError, "neg: negation of a bool tensor"),
-    (lambda: ember.tensor([2, 3]) ** -1, RuntimeError, r"pow: integers to negative integer powers.*ember.int64"),
-    (lambda: ember.tensor([4, 5]) // ember.tensor([1, 0]), RuntimeError, "floor_divide: integer division by zero"),
+    (lambda: ember.tensor([2, 3]) ** -1, RuntimeError,
+     r"pow: integers to negative integer powers.*ember.int64"),
+    (lambda: ember.tensor([4, 5]) // ember.tensor([1, 0]), RuntimeError,
+     "floor_divide: integer division by zero"),
     (lambda: ember.tensor([4, 5]) % 0, RuntimeError, "remainder: integer division by zero"),
     (lambda: ember.tensor([4, 5]).fmod(0), RuntimeError, "fmod: integer division by zero"),
-    (lambda: ember.tensor([True]) // ember.tensor([True]), NotImplementedError, "floor_divide: not implemented for bool"),
+    (lambda: ember.tensor([True]) // ember.tensor([True]), NotImplementedError,
+     "floor_divide: not implemented for bool"),
     (lambda: ember.tensor([1, 2]).gelu(), NotImplementedError, "gelu: not implemented for ember.int64"),
     (lambda: ember.tensor([1, 2]).silu(), NotImplementedError, "silu: not implemented"),
     (lambda: ember.tensor([1, 2]).softplus(), NotImplementedError, "softplus: not implemented"),
@@ -51,7 +56,8 @@ def test_mixed_dtype_broadcast_mismatch_is_checked_before_casting():
     (lambda: ember.tensor([1, 2]).leaky_relu(), NotImplementedError, "leaky_relu: not implemented"),
     (lambda: ember.tensor([True]).relu(), RuntimeError, "relu: boolean inputs are not supported"),
     (lambda: abs(ember.tensor([True])), NotImplementedError, "abs: not implemented for bool"),
-    (lambda: ember.tensor([1, 2]).lerp(ember.tensor([3, 4]), 0.5), NotImplementedError, "lerp: not implemented"),
+    (lambda: ember.tensor([1, 2]).lerp(ember.tensor([3, 4]), 0.5), NotImplementedError,
+     "lerp: not implemented"),
     (lambda: ember.ones(2).lerp(ember.ones(2, dtype=ember.float64), 0.5), RuntimeError,
      r"lerp: expected dtype ember.float32 for 'end' but got ember.float64"),
     (lambda: ember.ones(2).lerp(ember.ones(3), 0.5), RuntimeError, r"lerp: shapes \(2,\) and \(3,\)"),
@@ -61,12 +67,14 @@ def test_mixed_dtype_broadcast_mismatch_is_checked_before_casting():
      r"masked_fill: only supports a 0-dimensional value tensor.*\(2,\)"),
     (lambda: ember.ones(2).masked_fill(ember.ones(3, 2) > 0, 1.0), RuntimeError,
      r"masked_fill: mask of shape \(3, 2\) does not broadcast to the tensor's shape \(2,\)"),
-    (lambda: ember.where(ember.ones(2), 1.0, 0.0), RuntimeError, "where: expected condition to be a bool tensor"),
+    (lambda: ember.where(ember.ones(2), 1.0, 0.0), RuntimeError,
+     "where: expected condition to be a bool tensor"),
     (lambda: ember.ones(2).clamp(), RuntimeError, "clamp: at least one of 'min' or 'max'"),
     (lambda: ember.ones(2).clamp(ember.ones(3)), RuntimeError, r"clamp: shapes \(2,\) and \(3,\)"),
     (lambda: ember.ones(2) + "a", TypeError, "add: unsupported operand type str"),
     (lambda: ember.ones(2).div(2, rounding_mode="round"), ValueError, "div: rounding_mode must be"),
-    (lambda: ember.ones(2).gelu(approximate="fast"), ValueError, "gelu: approximate must be 'none' or 'tanh'"),
+    (lambda: ember.ones(2).gelu(approximate="fast"), ValueError,
+     "gelu: approximate must be 'none' or 'tanh'"),
     (lambda: ~ember.ones(2), TypeError, "bitwise_not: only bool tensors"),
 ])
 def test_error_messages(expr, exc, match):
@@ -150,17 +158,22 @@ def test_inplace_under_no_grad_updates_a_leaf():
 
 def test_inplace_on_a_leaf_that_requires_grad_raises():
     w = ember.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="add_: a leaf Variable that requires grad is being used in an in-place"):
+    with pytest.raises(
+        RuntimeError, match="add_: a leaf Variable that requires grad is being used in an in-place"
+    ):
         w += 1
     assert w.tolist() == [1.0, 2.0]  # nothing changed
 
 
 @pytest.mark.parametrize("expr, match", [
-    (lambda: ember.tensor([1, 2]).__iadd__(1.5), r"add_: result type ember.float32 can't be cast to .*ember.int64"),
+    (lambda: ember.tensor([1, 2]).__iadd__(1.5),
+     r"add_: result type ember.float32 can't be cast to .*ember.int64"),
     (lambda: ember.tensor([1, 2]).__itruediv__(2), r"div_: result type ember.float32 can't be cast"),
-    (lambda: ember.tensor([True]).__iadd__(1), r"add_: result type ember.int64 can't be cast to .*ember.bool"),
+    (lambda: ember.tensor([True]).__iadd__(1),
+     r"add_: result type ember.int64 can't be cast to .*ember.bool"),
     (lambda: ember.tensor([1, 2]).__imul__(ember.tensor([1.5, 2.0])), "mul_: result type ember.float32"),
-    (lambda: ember.ones(1).__iadd__(ember.ones(2)), r"add_: output with shape \(1,\) doesn't match the broadcast shape \(2,\)"),
+    (lambda: ember.ones(1).__iadd__(ember.ones(2)),
+     r"add_: output with shape \(1,\) doesn't match the broadcast shape \(2,\)"),
     (lambda: ember.ones(2).copy_(ember.ones(3)), r"copy_: shapes \(2,\) and \(3,\) are not broadcastable"),
 ])
 def test_inplace_errors(expr, match):

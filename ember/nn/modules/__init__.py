@@ -43,10 +43,11 @@ from ember.nn.modules.pooling import __all__ as _pool
 from ember.nn.modules.sparse import Embedding
 
 __all__ = [
-    "ELU", "GELU", "GLU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6", "Sigmoid",
-    "SiLU", "Softmax", "Softmin", "Softplus", "Tanh", "MultiheadAttention", "BatchNorm1d", "BatchNorm2d",
-    "BatchNorm3d", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential", "Dropout", "Flatten",
-    "Unflatten", "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss",
-    "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss", "GroupNorm", "LayerNorm", "RMSNorm", "Embedding",
+    "ELU", "GELU", "GLU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6",
+    "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus", "Tanh", "MultiheadAttention", "BatchNorm1d",
+    "BatchNorm2d", "BatchNorm3d", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
+    "Dropout", "Flatten", "Unflatten", "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss",
+    "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss", "GroupNorm",
+    "LayerNorm", "RMSNorm", "Embedding",
     *_conv, *_pool,
 ]

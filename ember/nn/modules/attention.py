@@ -37,15 +37,20 @@ class MultiheadAttention(Module):
     """
 
     def __init__(
-        self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True, add_bias_kv: bool = False,
-        add_zero_attn: bool = False, kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
+        self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+        add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+        vdim: int | None = None, batch_first: bool = False,
         device: Any = None, dtype: Any = None,
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) and num_heads ({num_heads}) must be > 0")
+            raise ValueError(
+                f"MultiheadAttention: embed_dim ({embed_dim}) and num_heads ({num_heads}) must be > 0"
+            )
         if embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+            raise ValueError(
+                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})"
+            )
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -89,7 +94,9 @@ class MultiheadAttention(Module):
             init.xavier_normal_(self.bias_k)
             init.xavier_normal_(self.bias_v)
 
-    def _project(self, query: Tensor, key: Tensor, value: Tensor, same: bool) -> tuple[Tensor, Tensor, Tensor]:
+    def _project(
+        self, query: Tensor, key: Tensor, value: Tensor, same: bool
+    ) -> tuple[Tensor, Tensor, Tensor]:
         b = self.in_proj_bias
         bq, bk, bv = (None, None, None) if b is None else b.chunk(3)
         if self._qkv_same_embed_dim:
@@ -108,7 +115,9 @@ class MultiheadAttention(Module):
         op = "MultiheadAttention"
         for name, t in (("query", query), ("key", key), ("value", value)):
             if not isinstance(t, TensorCore) or t.ndim not in (2, 3):
-                raise RuntimeError(f"{op}: {name} must be a 2-D (unbatched) or 3-D tensor, got {_describe(t)}")
+                raise RuntimeError(
+                    f"{op}: {name} must be a 2-D (unbatched) or 3-D tensor, got {_describe(t)}"
+                )
         same = query is key and key is value
         unbatched = query.ndim == 2
         if unbatched:
@@ -122,12 +131,14 @@ class MultiheadAttention(Module):
         src_len = key.shape[0]
         if e != self.embed_dim or key.shape[2] != self.kdim or value.shape[2] != self.vdim:
             raise RuntimeError(
-                f"{op}: expected query, key, value feature sizes ({self.embed_dim}, {self.kdim}, {self.vdim}), got "
+                f"{op}: expected query, key, value feature sizes ({self.embed_dim}, {self.kdim}, "
+                f"{self.vdim}), got "
                 f"shapes {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
             )
         if key.shape[:2] != value.shape[:2] or key.shape[1] != bsz:
             raise RuntimeError(
-                f"{op}: key {tuple(key.shape)} and value {tuple(value.shape)} must share (S, N) with batch {bsz}"
+                f"{op}: key {tuple(key.shape)} and value {tuple(value.shape)} must share (S, N) with batch "
+                f"{bsz}"
             )
         if is_causal and attn_mask is None:
             raise RuntimeError(f"{op}: need attn_mask if specifying the is_causal hint")
@@ -184,11 +195,14 @@ class MultiheadAttention(Module):
             m = _additive(attn_mask, dtype, "attn_mask")
             if m.ndim == 2:
                 if tuple(m.shape) != (tgt_len, src_len):
-                    raise RuntimeError(f"{op}: 2-D attn_mask should be {(tgt_len, src_len)}, got {tuple(m.shape)}")
+                    raise RuntimeError(
+                        f"{op}: 2-D attn_mask should be {(tgt_len, src_len)}, got {tuple(m.shape)}"
+                    )
             elif m.ndim == 3:
                 if tuple(m.shape) != (bsz * self.num_heads, tgt_len, src_len):
                     raise RuntimeError(
-                        f"{op}: 3-D attn_mask should be {(bsz * self.num_heads, tgt_len, src_len)}, got {tuple(m.shape)}"
+                        f"{op}: 3-D attn_mask should be {(bsz * self.num_heads, tgt_len, src_len)}, got "
+                        f"{tuple(m.shape)}"
                     )
                 m = m.reshape(bsz, self.num_heads, tgt_len, src_len)
             else:
@@ -197,7 +211,9 @@ class MultiheadAttention(Module):
         if key_padding_mask is not None:
             kpm = _additive(key_padding_mask, dtype, "key_padding_mask")
             if tuple(kpm.shape) != (bsz, src_len):
-                raise RuntimeError(f"{op}: key_padding_mask should be {(bsz, src_len)}, got {tuple(kpm.shape)}")
+                raise RuntimeError(
+                    f"{op}: key_padding_mask should be {(bsz, src_len)}, got {tuple(kpm.shape)}"
+                )
             kpm = kpm.reshape(bsz, 1, 1, src_len)
             mask = kpm if mask is None else mask + kpm
         return mask
@@ -217,7 +233,9 @@ def _additive(mask: Tensor, dtype: dtypes.dtype, name: str) -> Tensor:
     if mask.dtype is dtypes.bool_:
         return zeros(tuple(mask.shape), dtype=dtype).masked_fill(mask, float("-inf"))
     if not mask.dtype.is_floating_point:
-        raise TypeError(f"MultiheadAttention: only bool and floating types of {name} are supported, got {mask.dtype!r}")
+        raise TypeError(
+            f"MultiheadAttention: only bool and floating types of {name} are supported, got {mask.dtype!r}"
+        )
     return mask.to(dtype)
 
 

@@ -67,7 +67,9 @@ class _BatchNorm(Module):
     def _check_input_dim(self, x: Tensor) -> None:
         if x.ndim not in self._expected_dims:
             want = " or ".join(f"{d}D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}: expected {want} input, got {x.ndim}D input of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected {want} input, got {x.ndim}D input of shape {tuple(x.shape)}"
+            )
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)

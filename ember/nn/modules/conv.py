@@ -120,7 +120,7 @@ class _Conv(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, 0, groups, bias,
                          padding_mode, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         conv = F.conv1d if self._d == 1 else F.conv2d
         if self.padding_mode == "zeros":
             return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -190,11 +190,11 @@ class _ConvTranspose(_ConvNd):
         if padding_mode != "zeros":
             raise ValueError(f"{cls}: only 'zeros' padding_mode is supported, got {padding_mode!r}")
         if isinstance(padding, str):
-            raise ValueError(f"{cls}: padding must be an int or a tuple, got {padding!r}")
+            raise TypeError(f"{cls}: padding must be an int or a tuple, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, output_padding,
                          groups, bias, padding_mode, dtype)
 
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         out_pad = self.output_padding if output_size is None else self._output_padding(input, output_size)
         conv = F.conv_transpose1d if self._d == 1 else F.conv_transpose2d
         return conv(input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation)
