@@ -43,6 +43,16 @@ def train(out: Path, model: str, epochs: int, *extra: str) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
+def torch_model(torch, name: str):
+    """The torch.nn.Sequential with the structure of ember's MLP or CNN."""
+    nn = torch.nn
+    if name == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                             nn.Linear(512, 10))
+    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 10))
+
+
 def accuracy_printed(text: str) -> float:
     return float(re.findall(r"test accuracy (\d+\.\d+)%", text)[-1])
 
@@ -154,8 +164,6 @@ def test_eval_of_a_pytorch_state_dict(model, tmp_path, capsys):
     """Weights trained in PyTorch (saved as safetensors) evaluate in ember with PyTorch's accuracy."""
     torch = pytest.importorskip("torch")
     st = pytest.importorskip("safetensors.torch")
-    from tests_models_helpers import torch_model
-
     torch.manual_seed(0)
     net = torch_model(torch, model)
     x, y, _ = recipe.load_test(str(DATA), limit=500)

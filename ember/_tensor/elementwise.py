@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from ember._tensor import Tensor
 
 Scalar = int | float | bool
+_PLAIN = (float, int, type(None))  # bounds a floating tensor's clamp takes as they are
 _as_tensor = as_tensor  # the name other mixins import
 
 __all__ = [
@@ -302,6 +303,9 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
         """Limit values to ``[min, max]``; either bound may be None, a number or a Tensor."""
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        floating_self = self._buf.dtype.is_floating_point  # type: ignore[attr-defined]
+        if floating_self and min.__class__ in _PLAIN and max.__class__ in _PLAIN:  # the common case
+            return E.Clamp.apply(self, min=min, max=max)  # type: ignore[arg-type]
         res = result_dtype(self, min, max)
         x = coerce(self, res)
         if not isinstance(min, TensorCore) and not isinstance(max, TensorCore):

@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="download tiny Shakespeare when --data is not given")
     p.add_argument("--tokenizer", choices=["char", "bpe"], default="char")
     p.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
-    p.add_argument("--max-bytes", type=int, default=1_000_000, help="cap on the corpus size (bytes)")
+    p.add_argument("--max-bytes", type=int, default=1_000_000,
+                   help="size of the standard-library corpus used when no text file is found (bytes)")
     p.add_argument("--block-size", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=12)
     p.add_argument("--n-layer", type=int, default=4)
@@ -37,7 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-lr", type=float, default=1e-4)
     p.add_argument("--warmup-iters", type=int, default=100)
     p.add_argument("--max-iters", type=int, default=2000)
-    p.add_argument("--lr-decay-iters", type=int, default=None, help="default: max-iters")
+    p.add_argument("--lr-decay-iters", type=int, default=None,
+                   help="length of the cosine schedule (default: max-iters); give the final length here to "
+                        "stop early and --resume later on the same schedule")
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--beta1", type=float, default=0.9)
     p.add_argument("--beta2", type=float, default=0.99)
@@ -80,13 +83,21 @@ def lr_at(step: int, args: argparse.Namespace) -> float:
 
 def get_batch(data: Any, block: int, batch: int) -> tuple[Any, Any]:
     """Random contiguous blocks: inputs (B, T) and next-token targets (B, T)."""
-    starts = ember.randint(0, data.shape[0] - block - 1, (batch, 1))
+    starts = ember.randint(0, data.shape[0] - block, (batch, 1))  # the last target is data[start + block]
     offsets = starts + ember.arange(block)  # (B, T)
     return data[offsets], data[offsets + 1]
 
 
 @ember.no_grad()
 def estimate_loss(model: GPT, splits: dict[str, Any], args: argparse.Namespace) -> dict[str, float]:
+    """Mean loss over ``eval_iters`` batches per split, the same batches at every evaluation.
+
+    The batches come from their own seed and the training random stream is restored
+    afterwards, so evaluating (or not) never changes the training run: a resumed run
+    and an uninterrupted one draw the same training batches.
+    """
+    state = ember.get_rng_state()
+    ember.manual_seed(args.seed + 1)
     model.eval()
     out = {}
     for name, data in splits.items():
@@ -97,6 +108,7 @@ def estimate_loss(model: GPT, splits: dict[str, Any], args: argparse.Namespace) 
             total += loss.item()
         out[name] = total / args.eval_iters
     model.train()
+    ember.set_rng_state(state)
     return out
 
 
@@ -108,10 +120,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     ember.manual_seed(args.seed)
     text, source = load_corpus(args)
-    if args.max_bytes and len(text) > args.max_bytes and not args.data:
-        text = text[: args.max_bytes]
     tok_path = out / "tokenizer.json"
-    if args.resume and tok_path.exists():
+    if args.resume and tok_path.exists():  # the ids in the checkpoint mean this tokenizer's tokens
         tokenizer = load_tokenizer(tok_path)
     elif args.tokenizer == "bpe":
         tokenizer = BPETokenizer.train(text, args.vocab_size)
@@ -149,6 +159,23 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                     "step": step, "best_val": best_val, "history": history, "config": config.to_dict(),
                     "tokenizer": "tokenizer.json"}, out / name)
 
+    def evaluate(step: int) -> dict[str, float]:
+        """Evaluate, log and checkpoint at ``step`` (before its update); once per step, even across resumes."""
+        nonlocal best_val
+        if history["step"] and history["step"][-1] == step:  # done before the checkpoint we resumed from
+            return {"train": history["train"][-1], "val": history["val"][-1]}
+        losses = estimate_loss(model, splits, args)
+        history["step"].append(step)
+        history["train"].append(losses["train"])
+        history["val"].append(losses["val"])
+        if losses["val"] < best_val:
+            best_val = losses["val"]
+            save("best.safetensors")
+        save("last.safetensors")
+        msg = f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
+        bar.write(msg) if hasattr(bar, "write") else print(msg)
+        return losses
+
     timer = Timer()
     tokens_per_step = args.batch_size * args.block_size * args.grad_accum
     bar = progress(range(step, args.max_iters), total=args.max_iters - step, desc="gpt", disable=args.quiet)
@@ -156,43 +183,29 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     last_t = timer()
     for step in bar:
         if step % args.eval_interval == 0 and step > 0:
-            losses = estimate_loss(model, splits, args)
-            history["step"].append(step)
-            history["train"].append(losses["train"])
-            history["val"].append(losses["val"])
-            if losses["val"] < best_val:
-                best_val = losses["val"]
-                save("best.safetensors")
-            save("last.safetensors")
-            msg = f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
-            bar.write(msg) if hasattr(bar, "write") else print(msg)
+            evaluate(step)
         lr = lr_at(step, args)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        step_loss = 0.0
         for _ in range(args.grad_accum):
             x, y = get_batch(splits["train"], args.block_size, args.batch_size)
             _, loss = model(x, y)
             (loss / args.grad_accum).backward()
+            step_loss += loss.item() / args.grad_accum
         if args.grad_clip:
             nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         history["iter_step"].append(step)
-        history["iter_loss"].append(loss.item())
+        history["iter_loss"].append(step_loss)
         if hasattr(bar, "set_postfix") and step % 10 == 0:
             now = timer()
             rate = tokens_per_step * 10 / max(now - last_t, 1e-9) if step else 0.0
             last_t = now
-            bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{rate:,.0f}")
-    step = args.max_iters
-    losses = estimate_loss(model, splits, args)
-    history["step"].append(step)
-    history["train"].append(losses["train"])
-    history["val"].append(losses["val"])
-    if losses["val"] < best_val:
-        best_val = losses["val"]
-        save("best.safetensors")
-    save("last.safetensors")
+            bar.set_postfix(loss=f"{step_loss:.3f}", tok_s=f"{rate:,.0f}")
+    step = max(step, args.max_iters)
+    losses = evaluate(step)
     elapsed = timer()
     plot_curves(out / "loss.png", {"train (eval)": (history["step"], history["train"]),
                                    "val": (history["step"], history["val"]),

@@ -69,6 +69,7 @@ def test_broadcast_gradients_are_summed_back(L):
     assert col.grad.tolist() == [[18.0], [18.0]]
 
 
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
 @pytest.mark.parametrize("L", LIBS, ids=["torch", "ember"])
 def test_only_leaves_keep_grad_and_grad_dtype_matches(L):
     x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
