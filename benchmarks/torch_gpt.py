@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class SelfAttention(nn.Module):
@@ -59,13 +59,13 @@ class TorchGPT(nn.Module):
     def __init__(self, cfg) -> None:
         super().__init__()
         self.config = cfg
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(cfg.vocab_size, cfg.n_embd),
-            wpe=nn.Embedding(cfg.block_size, cfg.n_embd),
-            drop=nn.Dropout(cfg.dropout),
-            h=nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)]),
-            ln_f=nn.LayerNorm(cfg.n_embd, bias=cfg.bias),
-        ))
+        self.transformer = nn.ModuleDict({
+            "wte": nn.Embedding(cfg.vocab_size, cfg.n_embd),
+            "wpe": nn.Embedding(cfg.block_size, cfg.n_embd),
+            "drop": nn.Dropout(cfg.dropout),
+            "h": nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)]),
+            "ln_f": nn.LayerNorm(cfg.n_embd, bias=cfg.bias),
+        })
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.transformer.wte.weight = self.lm_head.weight
         for m in self.modules():
@@ -78,7 +78,7 @@ class TorchGPT(nn.Module):
                 nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layer))
 
     def forward(self, idx, targets=None):
-        B, T = idx.shape
+        _B, T = idx.shape
         pos = torch.arange(T, dtype=torch.long)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for block in self.transformer.h:

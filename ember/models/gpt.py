@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import ember
-import ember.nn as nn
 import ember.nn.functional as F
+from ember import nn
 
 KVCache = list[tuple[Any, Any]]  # per layer: keys and values, each (B, n_head, T, head_size)
 
@@ -145,13 +145,13 @@ class GPT(nn.Module):
         config.validate()
         super().__init__()
         self.config = config
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(config.vocab_size, config.n_embd),
-            wpe=nn.Embedding(config.block_size, config.n_embd),
-            drop=nn.Dropout(config.dropout),
-            h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-            ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
-        ))
+        self.transformer = nn.ModuleDict({
+            "wte": nn.Embedding(config.vocab_size, config.n_embd),
+            "wpe": nn.Embedding(config.block_size, config.n_embd),
+            "drop": nn.Dropout(config.dropout),
+            "h": nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+            "ln_f": nn.LayerNorm(config.n_embd, bias=config.bias),
+        })
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         # weight tying: the output head reads tokens with the same matrix that embeds them
         self.transformer.wte.weight = self.lm_head.weight
@@ -182,7 +182,7 @@ class GPT(nn.Module):
         if idx.ndim != 2 or idx.dtype.is_floating_point:
             raise RuntimeError(f"GPT: expected token ids of shape (B, T) and an integer dtype, "
                                f"got shape {tuple(idx.shape)} and {idx.dtype!r}")
-        B, T = idx.shape
+        _B, T = idx.shape
         if start + T > self.config.block_size:
             raise RuntimeError(
                 f"GPT: sequence of length {start + T} is longer than block_size {self.config.block_size}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import ember
-import ember.nn as nn
+from ember import nn
 from ember.models.gpt import GPT, GPTConfig
 from ember.recipes.common import Timer, plot_curves, progress, write_json
 

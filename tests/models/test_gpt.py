@@ -20,9 +20,9 @@ from ember.models import GPT, GPTConfig
 from ember.models.gpt import sample_next
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from torch_gpt import TorchGPT  # noqa: E402
+from torch_gpt import TorchGPT
 
-SMALL = dict(block_size=16, vocab_size=37, n_layer=2, n_head=2, n_embd=32)
+SMALL = {"block_size": 16, "vocab_size": 37, "n_layer": 2, "n_head": 2, "n_embd": 32}
 
 
 def _gpt2_names(n_layer: int, bias: bool) -> set[str]:
@@ -45,7 +45,7 @@ def _pair(scale: float = 0.05, seed: int = 0, **overrides) -> tuple[TorchGPT, GP
     tm = TorchGPT(cfg)
     with torch.no_grad():
         for name, p in tm.named_parameters():
-            if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name.endswith("ln_f.weight"):
+            if name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
                 p.copy_(1.0 + 0.2 * torch.randn_like(p))
             else:
                 p.copy_(scale * torch.randn_like(p))
@@ -179,11 +179,11 @@ def _reference_generate(model: GPT, idx: ember.Tensor, n: int, **sampling) -> em
 
 
 @pytest.mark.parametrize("sampling", [
-    dict(temperature=0.0),
-    dict(temperature=1.0),
-    dict(temperature=0.8, top_k=5),
-    dict(temperature=1.2, top_p=0.9),
-    dict(temperature=1.0, top_k=10, top_p=0.8),
+    {"temperature": 0.0},
+    {"temperature": 1.0},
+    {"temperature": 0.8, "top_k": 5},
+    {"temperature": 1.2, "top_p": 0.9},
+    {"temperature": 1.0, "top_k": 10, "top_p": 0.8},
 ], ids=["greedy", "sampled", "top_k", "top_p", "top_k+top_p"])
 @pytest.mark.parametrize("new_tokens", [8, 30], ids=["within_block", "past_block"])
 def test_generate_with_cache_equals_without_and_the_definition(sampling, new_tokens):
@@ -285,12 +285,12 @@ def test_temperature_reshapes_the_distribution():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(temperature=-1.0), r"temperature must be >= 0, got -1.0"),
-    (dict(temperature=float("nan")), r"temperature must be >= 0, got nan"),
-    (dict(top_k=0), r"top_k must be a positive integer, got 0"),
-    (dict(top_k=2.5), r"top_k must be a positive integer, got 2.5"),
-    (dict(top_p=0.0), r"top_p must be in \(0, 1\], got 0.0"),
-    (dict(top_p=1.5), r"top_p must be in \(0, 1\], got 1.5"),
+    ({"temperature": -1.0}, r"temperature must be >= 0, got -1.0"),
+    ({"temperature": float("nan")}, r"temperature must be >= 0, got nan"),
+    ({"top_k": 0}, r"top_k must be a positive integer, got 0"),
+    ({"top_k": 2.5}, r"top_k must be a positive integer, got 2.5"),
+    ({"top_p": 0.0}, r"top_p must be in \(0, 1\], got 0.0"),
+    ({"top_p": 1.5}, r"top_p must be in \(0, 1\], got 1.5"),
 ])
 def test_sampling_argument_errors(kwargs, match):
     with pytest.raises(ValueError, match="sample_next: " + match):
@@ -365,11 +365,11 @@ def test_configure_optimizers_groups(bias):
 # -------------------------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("overrides,match", [
-    (dict(n_embd=30, n_head=4), r"GPT: n_embd \(30\) must be divisible by n_head \(4\)"),
-    (dict(vocab_size=0), r"GPT: vocab_size must be a positive integer, got 0"),
-    (dict(block_size=2.5), r"GPT: block_size must be a positive integer, got 2.5"),
-    (dict(n_head=0), r"GPT: n_head must be a positive integer, got 0"),
-    (dict(dropout=1.0), r"GPT: dropout must be in \[0, 1\), got 1.0"),
+    ({"n_embd": 30, "n_head": 4}, r"GPT: n_embd \(30\) must be divisible by n_head \(4\)"),
+    ({"vocab_size": 0}, r"GPT: vocab_size must be a positive integer, got 0"),
+    ({"block_size": 2.5}, r"GPT: block_size must be a positive integer, got 2.5"),
+    ({"n_head": 0}, r"GPT: n_head must be a positive integer, got 0"),
+    ({"dropout": 1.0}, r"GPT: dropout must be in \[0, 1\), got 1.0"),
 ])
 def test_config_errors(overrides, match):
     with pytest.raises(ValueError, match=match):
