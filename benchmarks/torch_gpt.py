@@ -78,7 +78,7 @@ class TorchGPT(nn.Module):
                 nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layer))
 
     def forward(self, idx, targets=None):
-        _B, T = idx.shape
+        T = idx.shape[1]
         pos = torch.arange(T, dtype=torch.long)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for block in self.transformer.h:

@@ -22,6 +22,9 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
 def test_markdown_code_blocks_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    data = ROOT.parent / "shared" / "data"
+    if data.is_dir():  # docs show MNIST and Shakespeare found through $EMBER_DATA
+        monkeypatch.setenv("EMBER_DATA", str(data))
     ns: dict = {"__name__": f"doc_{path.stem}"}
     for i, code in enumerate(BLOCK.findall(path.read_text())):
         try:

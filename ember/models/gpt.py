@@ -182,7 +182,7 @@ class GPT(nn.Module):
         if idx.ndim != 2 or idx.dtype.is_floating_point:
             raise RuntimeError(f"GPT: expected token ids of shape (B, T) and an integer dtype, "
                                f"got shape {tuple(idx.shape)} and {idx.dtype!r}")
-        _B, T = idx.shape
+        T = idx.shape[1]
         if start + T > self.config.block_size:
             raise RuntimeError(
                 f"GPT: sequence of length {start + T} is longer than block_size {self.config.block_size}"
