@@ -12,7 +12,9 @@ on both alike. Prints one JSON line per measurement, then a table of medians.
 ``--threads N`` caps the BLAS/OpenMP threads of both libraries (set before NumPy
 loads): on a machine shared with other jobs, threads that spin-wait for each other
 can slow a step down by an order of magnitude, for both libraries, so a loaded
-machine is best measured with ``--threads 1``.
+machine is best measured with ``--threads 1``. ``median_cpu_ms`` is the process's CPU
+time per step: with one thread, it is close to what the step takes on an idle core,
+however loaded the machine is (with more threads it adds up all of them).
 """
 
 from __future__ import annotations
@@ -82,13 +84,13 @@ def make_step(lib, kind: str, batch: int):
     return step
 
 
-def time_repeat(step, steps: int) -> float:
-    """Milliseconds per step over ``steps`` steps."""
+def time_repeat(step, steps: int) -> tuple[float, float]:
+    """Wall-clock and process-CPU milliseconds per step over ``steps`` steps."""
     gc.collect()
-    t = time.perf_counter()
+    c, t = time.process_time(), time.perf_counter()
     for _ in range(steps):
         step()
-    return (time.perf_counter() - t) / steps * 1e3
+    return (time.perf_counter() - t) / steps * 1e3, (time.process_time() - c) / steps * 1e3
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,13 +110,17 @@ def main(argv: list[str] | None = None) -> None:
         libs = {"ember": ember, "torch": torch}
         steps = {name: make_step(lib, kind, batch) for name, lib in libs.items()}
         times: dict[str, list[float]] = {name: [] for name in libs}
+        cpu: dict[str, list[float]] = {name: [] for name in libs}
         for _ in range(args.repeats):
             for name in libs:
-                times[name].append(time_repeat(steps[name], args.steps))
+                wall, used = time_repeat(steps[name], args.steps)
+                times[name].append(wall)
+                cpu[name].append(used)
         med = {name: statistics.median(t) for name, t in times.items()}
         for name in libs:
             print(json.dumps({"bench": f"mnist_{kind}_step", "lib": name, "batch": batch, "threads": threads,
                               "median_ms": round(med[name], 3), "all_ms": [round(t, 3) for t in times[name]],
+                              "median_cpu_ms": round(statistics.median(cpu[name]), 3),
                               "loadavg_1m": round(os.getloadavg()[0], 2)}))
         rows.append((kind, batch, med["ember"], med["torch"], med["ember"] / med["torch"]))
     print()

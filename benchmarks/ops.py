@@ -14,6 +14,8 @@ Measurements:
         one link is three ops (mul, add, tanh). Forward and backward are also reported
         apart (the graph's teardown counts in backward), and so is the time the cyclic
         garbage collector took during the run (``gc_us_per_op``, part of the total).
+        ``chain_alone`` repeats ember's chain in a fresh process that never imported
+        torch, whose many objects make each full collection slower.
     matmul: ``a @ b`` of two (n, n) float32 matrices, GFLOP/s (2 n^3 flops per product).
     add: ``a + b`` of two float32 vectors of ``--add-size`` elements, GB/s counting three
         arrays (two read, one written).
@@ -30,6 +32,7 @@ import gc
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -124,10 +127,12 @@ def main() -> None:
     parser.add_argument("--add-size", type=int, default=16 * 2**20)
     parser.add_argument("--repeats", type=int, default=9, help="timed runs per measurement (median)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if it is installed")
+    parser.add_argument("--chain-only", action="store_true", help="run only the chain (used for the 'alone' row)")
     args = parser.parse_args()
     if args.quick:
         args.chain, args.matmul_size, args.add_size, args.repeats = 300, 128, 2**16, 3
     tlib = None if args.no_torch else torch
+    warmup = 1 if args.quick else 2
     frameworks = {"ember": ember} | ({"torch": tlib} if tlib is not None else {})
 
     rows: list[dict[str, Any]] = []
@@ -139,7 +144,7 @@ def main() -> None:
 
     # (a) per-op overhead: microseconds per op, three ops per link
     n = args.chain
-    res = interleaved({name: chain_run(lib, n) for name, lib in frameworks.items()}, args.repeats, warmup=2)
+    res = interleaved({name: chain_run(lib, n) for name, lib in frameworks.items()}, args.repeats, warmup)
     us = 1e6 / (3 * n)
     for name, runs in res.items():
         med = {k: statistics.median(r[k] for r in runs) for k in ("fwd", "bwd", "gc")}
@@ -147,6 +152,16 @@ def main() -> None:
         record("chain_fwd_bwd", name, "us/op", total * us, n=n, gc_us_per_op=round(med["gc"] * us, 3))
         record("chain_fwd", name, "us/op", med["fwd"] * us, n=n)
         record("chain_bwd", name, "us/op", med["bwd"] * us, n=n)
+    if args.chain_only:
+        return
+    if tlib is not None and not args.quick:
+        # the same chain in a fresh process that never imported torch: the collector's
+        # full collections there walk ember's objects only, as in an ember-only program
+        cmd = [sys.executable, __file__, "--chain-only", "--no-torch", "--chain", str(n), "--repeats", str(args.repeats)]
+        alone = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        for row in (json.loads(line) for line in alone.splitlines() if line.startswith("{")):
+            if row["benchmark"] == "chain_fwd_bwd":
+                record("chain_alone", "ember", "us/op", row["value"], n=n, gc_us_per_op=row["gc_us_per_op"])
 
     # (b) matmul of two (n, n) float32 matrices
     m = args.matmul_size
@@ -158,7 +173,7 @@ def main() -> None:
     if tlib is not None:
         ta, tb = tlib.from_numpy(a), tlib.from_numpy(b)
         runs["torch"] = timed(lambda: ta @ tb)
-    for name, secs in interleaved(runs, 2 * args.repeats, warmup=2).items():
+    for name, secs in interleaved(runs, 2 * args.repeats, warmup).items():
         record("matmul", name, "GFLOP/s", 2.0 * m**3 / statistics.median(secs) / 1e9, n=m)
 
     # (c) elementwise add of two float32 vectors
@@ -170,7 +185,7 @@ def main() -> None:
     if tlib is not None:
         tx, ty = tlib.from_numpy(x), tlib.from_numpy(y)
         runs["torch"] = timed(lambda: tx + ty)
-    for name, secs in interleaved(runs, args.repeats, warmup=2).items():
+    for name, secs in interleaved(runs, args.repeats, warmup).items():
         record("add", name, "GB/s", 3 * 4 * k / statistics.median(secs) / 1e9, n=k)
 
     print_table(rows, args, tlib)
@@ -194,8 +209,9 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, tlib: Any)
             for lib in ("torch", "numpy")
         )
         print(f"{name:<15}{unit:<9}{cells}{ratios}")
-    gc_rows = {r["lib"]: r["gc_us_per_op"] for r in rows if r["benchmark"] == "chain_fwd_bwd"}
-    print("of chain_fwd_bwd, garbage collection: " + ", ".join(f"{k} {v:.2f} us/op" for k, v in gc_rows.items()))
+    gc_rows = {f"{r['lib']} ({r['benchmark']})": r["gc_us_per_op"] for r in rows if "gc_us_per_op" in r}
+    print("of which garbage collection: " + ", ".join(f"{k} {v:.2f} us/op" for k, v in gc_rows.items()))
+    print("chain_alone: ember's chain in a separate process that never imported torch.")
     print("us/op: lower is better (ratio < 1: ember is faster); GFLOP/s and GB/s: higher is better.")
 
 

@@ -30,6 +30,7 @@ import ember.nn.functional as F
 import ember.optim as optim
 from ember.optim.lr_scheduler import StepLR
 from ember.utils.data import DataLoader, Dataset
+
 # ---- end imports ----
 
 MEAN, STD = 0.1307, 0.3081
@@ -96,7 +97,8 @@ def train(args, model, device, train_loader, optimizer, epoch):
         optimizer.step()
         losses.append(loss.item())
         if batch_idx % args.log_interval == 0:
-            print(f"Train Epoch: {epoch} [{batch_idx * len(data)}/{len(train_loader.dataset)}]\tLoss: {loss.item():.6f}")
+            seen = batch_idx * train_loader.batch_size + len(data)
+            print(f"Train Epoch: {epoch} [{seen}/{len(train_loader.dataset)}]\tLoss: {loss.item():.6f}")
     return sum(losses) / len(losses)
 
 
@@ -112,7 +114,8 @@ def test(model, device, test_loader):
             pred = output.argmax(dim=1, keepdim=True)
             correct += pred.eq(target.view_as(pred)).sum().item()
     n = len(test_loader.dataset)
-    print(f"Test set: Average loss: {test_loss / n:.4f}, Accuracy: {correct}/{n} ({100.0 * correct / n:.1f}%)")
+    test_loss /= n
+    print(f"Test set: Average loss: {test_loss:.4f}, Accuracy: {correct}/{n} ({100.0 * correct / n:.1f}%)")
     return correct / n
 
 

@@ -135,6 +135,14 @@ def test_gradient_accumulation_equals_one_large_batch(text_file, tmp_path):
     np.testing.assert_allclose(accum["history"]["iter_loss"], big["history"]["iter_loss"], rtol=1e-5)
 
 
+def test_graph_option_draws_the_model_without_changing_the_run(text_file, tmp_path):
+    _train(text_file, tmp_path / "plain", "--max-iters", "3")
+    _train(text_file, tmp_path / "drawn", "--max-iters", "3", "--graph", str(tmp_path / "gpt.dot"))
+    assert (tmp_path / "gpt.dot").read_text().startswith("digraph")
+    _assert_same(ember.load(tmp_path / "plain" / "last.safetensors")["model"],
+                 ember.load(tmp_path / "drawn" / "last.safetensors")["model"], "model: ")
+
+
 def test_sample_prints_text_and_cache_does_not_change_it(text_file, tmp_path, capsys):
     out = tmp_path / "run"
     _train(text_file, out, "--max-iters", "10", "--eval-interval", "5")

@@ -40,7 +40,8 @@ def run(*argv: str) -> int:
 
 
 def train(out: Path, model: str, epochs: int, *extra: str) -> dict:
-    assert run("mnist", "train", "--model", model, "--epochs", str(epochs), "--out", str(out), *SMALL, *extra) == 0
+    code = run("mnist", "train", "--model", model, "--epochs", str(epochs), "--out", str(out), *SMALL, *extra)
+    assert code == 0
     return json.loads((out / "summary.json").read_text())
 
 
@@ -139,7 +140,8 @@ def test_resume_without_checkpoint_starts_fresh(tmp_path, capsys):
 @needs_data
 def test_resume_with_other_model_is_a_clear_error(runs, tmp_path, capsys):
     shutil.copytree(runs["mlp"][0], tmp_path, dirs_exist_ok=True)
-    code = run("mnist", "train", "--model", "cnn", "--epochs", "3", "--out", str(tmp_path), "--resume", *SMALL)
+    code = run("mnist", "train", "--model", "cnn", "--epochs", "3", "--out", str(tmp_path), "--resume",
+               *SMALL)
     assert code == 1
     assert re.search(r"holds a 'mlp' model but --model is 'cnn'", capsys.readouterr().err)
 
@@ -227,9 +229,33 @@ def test_missing_data_is_a_clear_error_without_traceback(tmp_path):
     assert not (tmp_path / "run").exists()  # nothing written before the data was found
 
 
+@needs_data
+def test_download_fills_the_cache(runs, tmp_path, monkeypatch, capsys):
+    """``--download`` fetches the official files (checksums verified) into the cache, then uses them."""
+    from ember.datasets import _download
+
+    fetched = []
+
+    def fake_fetch(url, out, timeout=60.0):  # the mirrors, served from ../shared/data
+        fetched.append(url)
+        out.write((DATA / "mnist" / url.rsplit("/", 1)[1]).read_bytes())
+
+    monkeypatch.setattr(_download, "fetch", fake_fetch)
+    ckpt = str(runs["mlp"][0] / "last.safetensors")
+    assert run("mnist", "eval", "--ckpt", ckpt, "--test-limit", "300") == 1  # nothing local, no --download
+    assert run("mnist", "eval", "--ckpt", ckpt, "--test-limit", "300", "--download") == 0
+    cache = tmp_path / "cache" / "ember" / "mnist"
+    assert sorted(p.name for p in cache.iterdir()) == list(recipe.TEST_FILES)
+    assert len(fetched) == 2
+    assert accuracy_printed(capsys.readouterr().out) == round(100 * runs["mlp"][1]["test_accuracy"], 2)
+    assert run("mnist", "eval", "--ckpt", ckpt, "--test-limit", "300") == 0  # now found in the cache
+    assert len(fetched) == 2
+
+
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert run("mnist", "eval", "--ckpt", str(tmp_path / "none.safetensors")) == 1
-    assert re.search(r"ember mnist eval: error: load: no such file: .*none\.safetensors", capsys.readouterr().err)
+    err = capsys.readouterr().err
+    assert re.search(r"ember mnist eval: error: load: no such file: .*none\.safetensors", err)
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):

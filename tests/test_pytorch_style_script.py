@@ -24,7 +24,8 @@ import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 from torch.utils.data import DataLoader, Dataset
 """
-ARGS = ["--data", str(DATA), "--epochs", "2", "--train-limit", "640", "--test-limit", "500", "--log-interval", "5"]
+ARGS = ["--data", str(DATA), "--epochs", "2", "--train-limit", "640", "--test-limit", "500",
+        "--log-interval", "5"]
 
 
 def source(lib: str) -> str:
@@ -35,7 +36,7 @@ def source(lib: str) -> str:
         torch_text = text[: match.start(1)] + TORCH_IMPORTS + text[match.end(1):]
         # the swap changes nothing but the imports: same names, same modules
         ported = match.group(1).replace("import ember as torch", "import torch").replace("ember", "torch")
-        assert ported == TORCH_IMPORTS
+        assert ported.strip() == TORCH_IMPORTS.strip()
         return torch_text
     return text
 
@@ -60,8 +61,15 @@ def test_only_the_import_block_mentions_ember():
 @pytest.mark.parametrize("lib", ["torch", "ember"])
 def test_script_trains(lib, tmp_path, capsys):
     if lib == "torch":
-        pytest.importorskip("torch")
-    history, ns, out = run_script(lib, tmp_path, capsys)
+        torch = pytest.importorskip("torch")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # on a shared machine, spinning intra-op threads cost more than they give
+        try:
+            history, ns, out = run_script(lib, tmp_path, capsys)
+        finally:
+            torch.set_num_threads(threads)
+    else:
+        history, ns, out = run_script(lib, tmp_path, capsys)
     module = __import__(lib)
     assert ns["torch"] is module and isinstance(history["model"], module.nn.Module)  # really ran on `lib`
     assert history["lr"] == pytest.approx([1e-3, 7e-4])  # StepLR(gamma=0.7) stepped once per epoch

@@ -862,6 +862,49 @@ class NumpyBuffer(Buffer):
         np.maximum(d, _unwrap(o), out=d, casting="unsafe")
         self._bump()
 
+    # ---- fused kernels: in-place arithmetic on a Function's own temporaries ----------
+    # ``t.tmp_mul_(o)`` is ``t *= o`` written into t's memory, for a buffer that the calling
+    # Function has just made and nothing else holds yet (a softmax being formed, a gradient
+    # being assembled). That is not a user edit, so no version bump; it saves an allocation
+    # and a pass over memory per use. ``o`` broadcasts to self's shape.
+    def _tmp_apply(self, ufunc: Any, o: Any) -> None:
+        d = self.data
+        if d.__class__ is _ndarray and d.flags.writeable:
+            ufunc(d, _unwrap(o), out=d)
+        else:  # a NumPy scalar (0-d result) or a read-only view: rebind instead
+            self.data = ufunc(d, _unwrap(o)).astype(d.dtype, copy=False)
+
+    def tmp_add_(self, o: Any) -> None:
+        self._tmp_apply(np.add, o)
+
+    def tmp_sub_(self, o: Any) -> None:
+        self._tmp_apply(np.subtract, o)
+
+    def tmp_mul_(self, o: Any) -> None:
+        self._tmp_apply(np.multiply, o)
+
+    def tmp_div_(self, o: Any) -> None:
+        self._tmp_apply(np.true_divide, o)
+
+    def tmp_exp_(self) -> None:
+        d = self.data
+        if d.__class__ is _ndarray and d.flags.writeable:
+            np.exp(d, out=d)
+        else:
+            self.data = np.exp(d)
+
+    def tmp_put_along_(self, indices: NumpyBuffer, values: Any, axis: int) -> None:
+        """``self[indices along axis] = values`` (one index per row, as ``take_along`` reads them)."""
+        d = self.data if self.data.__class__ is _ndarray and self.data.flags.writeable else np.array(self.data)
+        np.put_along_axis(d, indices.data, _unwrap(values), axis=axis)
+        self.data = d
+
+    def dot_last(self, o: NumpyBuffer, keepdims: bool = False) -> NumpyBuffer:
+        """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
+        a, b = self.data, o.data
+        r = _vecdot(a, b) if _vecdot is not None else np.einsum("...i,...i->...", a, b)
+        return NumpyBuffer(r[..., None] if keepdims else r)
+
 
 # Scratch arrays for the in-place updates above. Small ones come from NumPy's allocator
 # (its cache is faster than any pool); large ones are reused, since fresh large memory
@@ -895,6 +938,8 @@ def _unwrap_index(index: Any) -> Any:
         return tuple(i.data if i.__class__ is NumpyBuffer else i for i in index)
     return index.data if index.__class__ is NumpyBuffer else index
 
+
+_vecdot = getattr(np, "vecdot", None)  # NumPy >= 2.0; dot_last falls back to einsum before that
 
 _erf_vec = np.frompyfunc(math.erf, 1, 1)
 # coefficients of P(t) in erfc's rational approximation, highest power first

@@ -15,6 +15,7 @@ from typing import Any
 import ember
 import ember.nn.functional as F
 from ember import nn
+from ember.optim import AdamW
 
 KVCache = list[tuple[Any, Any]]  # per layer: keys and values, each (B, n_head, T, head_size)
 
@@ -216,7 +217,7 @@ class GPT(nn.Module):
             {"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        return ember.optim.AdamW(groups, lr=learning_rate, betas=betas)
+        return AdamW(groups, lr=learning_rate, betas=betas)
 
     @ember.no_grad()
     def generate(

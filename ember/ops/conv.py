@@ -88,7 +88,7 @@ class Convolution(Function):
         self.cols = cols if self.needs_input_grad[1] else None
         self.wm = wm if self.needs_input_grad[0] else None
         if b is not None:
-            out.accumulate_(b.reshape((g, 1, og)))  # in place: out is fresh, and a copy costs a pass
+            out.tmp_add_(b.reshape((g, 1, og)))  # in place: out is fresh, and a copy costs a pass
         self.geom = (n, c, tuple(size), padded, out_size, tuple(kernel), g, og, cg)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         # (G, N*L, Og) -> (G, N, *S', Og) -> (N, G, Og, *S') -> (N, O, *S'), a view when G == 1
@@ -104,12 +104,18 @@ class Convolution(Function):
         g2 = g2.reshape((g, n * prod(out_size), og))
         gx = gw = gb = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            # a sum over rows as (1, N*L) @ (N*L, Og): BLAS beats NumPy's reduction over short rows
-            ones = type(g2).full((1, g2.shape[1]), 1, g2.dtype)
-            gb = (ones @ g2).reshape((g * og,))
+            # a sum over rows as (Og, N*L) @ (N*L, 1): BLAS beats NumPy's reduction over short rows
+            ones = type(g2).full((g2.shape[1], 1), 1, g2.dtype)
+            gb = (mT(g2) @ ones).reshape((g * og,))
         if nw:
-            gw = mT(self.cols) @ g2  # (G, K*Cg, Og)
-            gw = gw.reshape((g, *kernel, cg, og)).permute((0, d + 2, d + 1, *range(1, d + 1)))
+            # orient the product so it has more rows than columns: OpenBLAS's threads can stall for
+            # seconds on a busy machine with the other orientation (seen for (9, 43264) @ (43264, 32))
+            if self.cols.shape[2] >= og:
+                gw = mT(self.cols) @ g2  # (G, K*Cg, Og) -> (G, *K, Cg, Og) -> (G, Og, Cg, *K)
+                gw = gw.reshape((g, *kernel, cg, og)).permute((0, d + 2, d + 1, *range(1, d + 1)))
+            else:
+                gw = mT(g2) @ self.cols  # (G, Og, K*Cg) -> (G, Og, *K, Cg) -> (G, Og, Cg, *K)
+                gw = gw.reshape((g, og, *kernel, cg)).permute((0, 1, d + 2, *range(2, d + 2)))
             gw = gw.reshape((g * og, cg, *kernel))
         if nx:
             # one product per kernel position, (G, 1, N*L, Og) @ (G, K, Og, Cg) -> (G, K, N*L, Cg), so
@@ -186,8 +192,12 @@ class ConvTranspose(Function):
             gx = gx.reshape((g, n, *size, cig)).permute((1, 0, d + 2, *range(2, d + 2)))
             gx = gx.reshape((n, cin, *size))
         if nw:
-            gw = mT(self.xm) @ gcols  # (G, Cig, K*Cog) -> (G, Cig, Cog, *K)
-            gw = gw.reshape((g, cig, *kernel, cog)).permute((0, 1, d + 2, *range(2, d + 2)))
+            if cig >= gcols.shape[2]:  # more rows than columns, as in Convolution.backward
+                gw = mT(self.xm) @ gcols  # (G, Cig, K*Cog) -> (G, Cig, *K, Cog) -> (G, Cig, Cog, *K)
+                gw = gw.reshape((g, cig, *kernel, cog)).permute((0, 1, d + 2, *range(2, d + 2)))
+            else:
+                gw = mT(gcols) @ self.xm  # (G, K*Cog, Cig) -> (G, *K, Cog, Cig) -> (G, Cig, Cog, *K)
+                gw = gw.reshape((g, *kernel, cog, cig)).permute((0, d + 2, d + 1, *range(1, d + 1)))
             gw = gw.reshape((cin, cog, *kernel))
         if len(self.needs_input_grad) == 2:
             return gx, gw

@@ -85,32 +85,56 @@ def _normalize_backward(gxhat: Buffer, xhat: Buffer, rstd: Buffer, axes: tuple[i
 class LayerNorm(Function):
     """y = (x - mean) / sqrt(var + eps) * w + b over the last ``normalized_ndim`` axes.
 
-    dx = rstd (gx^ - mean(gx^) - x^ mean(gx^ x^)) with gx^ = g w;  dw = g x^, db = g (summed by the engine).
+    dx = rstd (gx^ - mean(gx^) - x^ mean(gx^ x^)) with gx^ = g w;  dw = sum of g x^, db = sum of g
+    over the leading axes. The normalised axes are flattened into one, so every mean is
+    a row reduction; temporaries are updated in place (each one is a pass over memory).
     """
 
     def forward(
         self, x: Buffer, *params: Buffer, normalized_ndim: int, eps: float, has_weight: bool, has_bias: bool
     ) -> Buffer:
-        nd = len(x.shape)
-        self.axes = tuple(range(nd - normalized_ndim, nd))
-        self.xhat, self.rstd = _normalize(x, self.axes, eps)
-        self.w = params[0] if has_weight else None
-        out = self.xhat
-        if has_weight:
-            out = out * self.w
+        shape = x.shape
+        n = _prod(shape[len(shape) - normalized_ndim :])
+        x = x.reshape((_prod(shape[: len(shape) - normalized_ndim]), n))  # (rows, n)
+        inv_n = 1.0 / n if n else 0.0
+        xhat = x - x.sum(-1, keepdims=True) * inv_n  # x - mean, ours to scale in place
+        self.rstd = 1.0 / (xhat.dot_last(xhat, keepdims=True) * inv_n + eps).sqrt()
+        xhat.tmp_mul_(self.rstd)
+        self.xhat, self.inv_n, self.x_shape = xhat, inv_n, shape
+        self.norm_shape = shape[len(shape) - normalized_ndim :]
+        self.w = params[0].reshape((n,)) if has_weight else None
+        self.has_bias = has_bias
+        out = xhat if self.w is None else xhat * self.w
         if has_bias:
-            out = out + params[-1]
-        return out
+            b = params[-1].reshape((n,))
+            if out is xhat:
+                out = xhat + b
+            else:
+                out.tmp_add_(b)
+        return out.reshape(shape)
 
     def backward(self, grad: Buffer) -> Grads:
         needs = self.needs_input_grad
-        gxhat = grad if self.w is None else grad * self.w
-        gx = _normalize_backward(gxhat, self.xhat, self.rstd, self.axes) if needs[0] else None
+        xhat = self.xhat
+        g = grad.reshape(xhat.shape)
+        gx = None
+        if needs[0]:
+            gxhat = g if self.w is None else g * self.w
+            c1 = gxhat.sum(-1, keepdims=True) * self.inv_n
+            c2 = gxhat.dot_last(xhat, keepdims=True) * self.inv_n
+            if gxhat is g:
+                gx = g - c1
+            else:
+                gx = gxhat
+                gx.tmp_sub_(c1)
+            gx.tmp_sub_(xhat * c2)
+            gx.tmp_mul_(self.rstd)
+            gx = gx.reshape(self.x_shape)
         rest: list[Buffer | None] = []
         if self.w is not None:
-            rest.append(grad * self.xhat if needs[1] else None)
-        if len(needs) > len(rest) + 1:
-            rest.append(grad if needs[-1] else None)
+            rest.append((g * xhat).sum(0).reshape(self.norm_shape) if needs[1] else None)
+        if self.has_bias:
+            rest.append(g.sum(0).reshape(self.norm_shape) if needs[-1] else None)
         return (gx, *rest)
 
 
@@ -193,17 +217,23 @@ class BatchNorm(Function):
 
 
 # ---- attention ----------------------------------------------------------------------
-_causal_cache: dict[tuple[Any, int, int], Buffer] = {}
+_causal_cache: dict[tuple[Any, Any, int, int], Buffer] = {}
 
 
-def _causal_mask(like: Buffer, L: int, S: int) -> Buffer:
-    key = (type(like), L, S)
+def _causal_bias(like: Buffer, L: int, S: int) -> Buffer:
+    """(L, S) of like's dtype: 0 where key j <= query i (top-left aligned), -inf above."""
+    key = (type(like), like.dtype, L, S)
     m = _causal_cache.get(key)
     if m is None:
         if len(_causal_cache) > 64:
             _causal_cache.clear()
-        m = _causal_cache[key] = type(like).full((L, S), True, dtypes.bool_).tril(0)
+        allowed = type(like).full((L, S), True, dtypes.bool_).tril(0)
+        m = _causal_cache[key] = allowed.where(0.0, float("-inf")).cast(like.dtype)
     return m
+
+
+def _broadcasts_into(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
+    return len(small) <= len(big) and all(a == b or a == 1 for a, b in zip(small[::-1], big[::-1]))
 
 
 class ScaledDotProductAttention(Function):
@@ -211,7 +241,8 @@ class ScaledDotProductAttention(Function):
 
     With p the weights and gs = p (g v^T - sum(p g v^T)) the softmax backward:
     dq = gs k scale, dk = gs^T q scale, dv = p^T g, and d(float mask) = gs.
-    Rows whose keys are all masked give zeros, as PyTorch's kernels do.
+    Rows whose keys are all masked give zeros, as PyTorch's kernels do. The scores are
+    turned into weights in place (one buffer for scores, exponentials and weights).
     """
 
     def forward(
@@ -219,20 +250,26 @@ class ScaledDotProductAttention(Function):
         is_causal: bool = False, dropout_p: float = 0.0,
     ) -> Buffer:
         qs = q * scale
-        s = qs @ mT(k)  # (..., L, S)
-        masked = is_causal or mask is not None
-        if is_causal:
-            s = _causal_mask(s, s.shape[-2], s.shape[-1]).where(s, float("-inf"))
+        s = qs @ mT(k)  # (..., L, S), ours: the weights are formed in it
+        if is_causal:  # every query sees at least key 0, so no row is fully masked
+            s.tmp_add_(_causal_bias(s, s.shape[-2], s.shape[-1]))
         if mask is not None:
-            s = mask.where(s, float("-inf")) if mask.dtype is dtypes.bool_ else s + mask
+            if mask.dtype is dtypes.bool_:
+                s = mask.where(s, float("-inf"))
+            elif _broadcasts_into(mask.shape, s.shape):
+                s.tmp_add_(mask)
+            else:
+                s = s + mask
         m = s.max(-1, keepdims=True)
-        if masked:
-            m = m.eq(float("-inf")).where(0.0, m)
-        e = (s - m).exp()
-        z = e.sum(-1, keepdims=True)
-        if masked:
+        if mask is not None:
+            m = m.eq(float("-inf")).where(0.0, m)  # a fully masked row: keep exp(-inf) = 0
+        s.tmp_sub_(m)
+        s.tmp_exp_()
+        z = s.sum(-1, keepdims=True)
+        if mask is not None:
             z = z.eq(0).where(1.0, z)
-        p = e / z
+        s.tmp_div_(z)
+        p = s
         self.p, self.qs, self.k, self.v, self.scale = p, qs, k, v, scale
         self.keep = None
         if dropout_p > 0.0:
@@ -248,12 +285,14 @@ class ScaledDotProductAttention(Function):
         gv = mT(self.pd) @ grad if needs[2] else None
         gq = gk = gm = None
         if needs[0] or needs[1] or (len(needs) > 3 and needs[3]):
-            gp = grad @ mT(self.v)
+            gs = grad @ mT(self.v)  # dL/dp, then turned into dL/ds in place
             if self.keep is not None:
-                gp = self.keep.where(gp * self.drop_scale, 0)
-            gs = p * (gp - (gp * p).sum(-1, keepdims=True))
+                gs = self.keep.where(gs * self.drop_scale, 0)
+            gs.tmp_sub_(gs.dot_last(p, keepdims=True))
+            gs.tmp_mul_(p)
             if needs[0]:
-                gq = (gs @ self.k) * self.scale
+                gq = gs @ self.k
+                gq.tmp_mul_(self.scale)
             if needs[1]:
                 gk = mT(gs) @ self.qs
             gm = gs

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 def progress(iterable: Iterable, total: int | None = None, desc: str = "", disable: bool = False) -> Any:
@@ -27,6 +28,7 @@ def plot_curves(path: str | Path, series: dict[str, tuple[list[float], list[floa
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:  # pragma: no cover - matplotlib is in the train extra
         print("matplotlib is not installed: skipping the loss plot (pip install matplotlib)")
         return None
@@ -34,6 +36,7 @@ def plot_curves(path: str | Path, series: dict[str, tuple[list[float], list[floa
     for name, (xs, ys) in series.items():
         if xs:
             ax.plot(xs, ys, label=name, marker="o" if len(xs) < 30 else None)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
     ax.set_xlabel("step" if "step" in title else "epoch")
     ax.set_ylabel(ylabel)
     ax.set_title(title)

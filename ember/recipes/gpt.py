@@ -17,6 +17,8 @@ import ember
 from ember import nn
 from ember.models.gpt import GPT, GPTConfig
 from ember.recipes.common import Timer, plot_curves, progress, write_json
+from ember.serialization import load as load_checkpoint
+from ember.serialization import save as save_checkpoint
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -116,6 +118,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     """Run the training recipe; returns a summary (final losses, timing)."""
     from ember.tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
 
+    total_timer = Timer()  # includes reading and tokenizing the text
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ember.manual_seed(args.seed)
@@ -138,7 +141,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     step, best_val = 0, float("inf")
     history: dict[str, list] = {"step": [], "train": [], "val": [], "iter_step": [], "iter_loss": []}
     if args.resume and (out / "last.safetensors").exists():
-        ckpt = ember.load(out / "last.safetensors")
+        ckpt = load_checkpoint(out / "last.safetensors")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         ember.set_rng_state(ckpt["rng"])
@@ -151,11 +154,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.graph:
         from ember import viz
 
+        state = ember.get_rng_state()  # drawing the graph must not change the run
         x, y = get_batch(splits["train"], args.block_size, args.batch_size)
         viz.draw(model(x, y)[1], args.graph)
+        ember.set_rng_state(state)
 
     def save(name: str) -> None:
-        ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": ember.get_rng_state(),
+        save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": ember.get_rng_state(),
                     "step": step, "best_val": best_val, "history": history, "config": config.to_dict(),
                     "tokenizer": "tokenizer.json"}, out / name)
 
@@ -212,13 +217,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                                    "train (batch)": (history["iter_step"], history["iter_loss"])},
                 title="GPT loss by step")
     summary = {"step": step, "train_loss": losses["train"], "val_loss": losses["val"], "best_val": best_val,
-               "seconds": elapsed, "tokens": ids.shape[0], "vocab_size": tokenizer.vocab_size}
+               "seconds": elapsed, "total_seconds": total_timer(), "tokens": ids.shape[0],
+               "vocab_size": tokenizer.vocab_size}
     write_json(out / "summary.json", summary)
     print(f"done: val loss {losses['val']:.4f} (best {best_val:.4f}) in {elapsed:.1f} s; "
           f"checkpoints, tokenizer and loss.png in {out}")
     if args.sample_tokens:
         print("---- sample ----")
-        print(sample_text(model, tokenizer, "\n", args.sample_tokens, 0.8, 40, None))
+        # start from a line break, as a play's text does (a char vocabulary may lack one)
+        print(sample_text(model, tokenizer, "\n" if "\n" in text else text[0], args.sample_tokens, 0.8, 40, None))
     return summary
 
 
@@ -248,7 +255,7 @@ def sample(args: argparse.Namespace) -> list[str]:
     from ember.tokenizers import load_tokenizer
 
     ckpt_path = Path(args.ckpt)
-    ckpt = ember.load(ckpt_path)
+    ckpt = load_checkpoint(ckpt_path)
     tokenizer = load_tokenizer(args.tokenizer_file or ckpt_path.parent / ckpt.get("tokenizer", "tokenizer.json"))
     model = GPT(GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["model"])

@@ -38,8 +38,10 @@ def _positive(text: str) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=sorted(MODELS), default="mlp")
-    p.add_argument("--data", default=None, help="folder with the MNIST files (default: $EMBER_DATA, then the cache)")
-    p.add_argument("--download", action="store_true", help="download the official files if they are not found")
+    p.add_argument("--data", default=None,
+                   help="folder with the MNIST files (default: $EMBER_DATA, then the cache)")
+    p.add_argument("--download", action="store_true",
+                   help="download the official files if they are not found")
     p.add_argument("--epochs", type=_positive, default=10, help="total epochs (also when resuming)")
     p.add_argument("--batch-size", type=_positive, default=128)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
@@ -48,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train on N evenly spaced training images (quick runs)")
     p.add_argument("--test-limit", type=_positive, default=None, metavar="N",
                    help="evaluate on the first N test images")
-    p.add_argument("--out", default=None, help="folder for checkpoints and plots (default: runs/mnist-<model>)")
+    p.add_argument("--out", default=None,
+                   help="folder for checkpoints and plots (default: runs/mnist-<model>)")
     p.add_argument("--resume", action="store_true", help=f"continue from <out>/{CHECKPOINT}")
     p.add_argument("--graph", default=None, help="write the model's computation graph (DOT/SVG/PNG) here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -59,7 +62,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
                    help="checkpoint written by `ember mnist train`, or a bare state dict (safetensors)")
     p.add_argument("--model", choices=sorted(MODELS), default=None,
                    help="architecture of a bare state dict (default: recognised from its keys)")
-    p.add_argument("--data", default=None, help="folder with the test files (default: $EMBER_DATA, then the cache)")
+    p.add_argument("--data", default=None,
+                   help="folder with the test files (default: $EMBER_DATA, then the cache)")
     p.add_argument("--download", action="store_true", help="download the official test files if not found")
     p.add_argument("--test-limit", type=_positive, default=None, metavar="N",
                    help="evaluate on the first N test images")
@@ -86,7 +90,10 @@ def _not_found(what: str, wanted: str, data: str | None) -> Exception:
     from ember.datasets._download import cache_dir
 
     looked = "\n  ".join(str(d) for d in _search_dirs(data)) or "(nowhere)"
-    where = "in --data" if data else "in $EMBER_DATA" if os.environ.get("EMBER_DATA") else "($EMBER_DATA is not set)"
+    if data:
+        where = "in --data"
+    else:
+        where = "in $EMBER_DATA" if os.environ.get("EMBER_DATA") else "($EMBER_DATA is not set)"
     return DatasetNotFoundError(
         f"cannot find the MNIST {what} {where}: looked for {wanted} in:\n  {looked}\n"
         f"To provide it: pass --data DIR (a folder holding the files), set EMBER_DATA=DIR, or add --download "
@@ -185,8 +192,9 @@ def _resume(path: Path, args: argparse.Namespace, model: Any, optimizer: Any) ->
     if not isinstance(ckpt, dict) or not {"model", "optimizer", "rng", "epoch", "history"} <= ckpt.keys():
         raise RuntimeError(f"resume: {path} is not a checkpoint written by `ember mnist train`")
     if ckpt.get("model_name") != args.model:
-        raise ValueError(f"resume: {path} holds a {ckpt.get('model_name')!r} model but --model is {args.model!r}; "
-                         f"pass --model {ckpt.get('model_name')} or another --out")
+        name = ckpt.get("model_name")
+        raise ValueError(f"resume: {path} holds a {name!r} model but --model is {args.model!r}; "
+                         f"pass --model {name} or another --out")
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     ember.set_rng_state(ckpt["rng"])
@@ -229,8 +237,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             history[key].append(value)
         print(f"epoch {epoch + 1}: train loss {train_loss:.4f}  test loss {test_loss:.4f}  "
               f"test accuracy {100 * test_acc:.2f}%  ({seconds:.1f} s)")
-        ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": ember.get_rng_state(),
-                    "epoch": epoch + 1, "history": history, "model_name": args.model}, ckpt_path)
+        ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "rng": ember.get_rng_state(), "epoch": epoch + 1, "history": history,
+                    "model_name": args.model}, ckpt_path)
     if start_epoch >= args.epochs:
         print(f"{ckpt_path} already holds {start_epoch} epochs (--epochs {args.epochs}): nothing to train")
     epochs = history["epoch"]
@@ -239,8 +248,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 title=f"MNIST {args.model.upper()} by epoch",
                 right={"test accuracy": (epochs, history["test_acc"])}, right_label="accuracy")
     summary = {
-        "model": args.model, "epochs": epochs[-1] if epochs else 0, "batch_size": args.batch_size, "lr": args.lr,
-        "seed": args.seed, "train_images": train_x.shape[0], "test_images": test_x.shape[0],
+        "model": args.model, "epochs": epochs[-1] if epochs else 0, "batch_size": args.batch_size,
+        "lr": args.lr, "seed": args.seed, "train_images": train_x.shape[0], "test_images": test_x.shape[0],
         "train_data": train_src, "test_data": test_src,
         "test_accuracy": history["test_acc"][-1] if epochs else None,
         "test_loss": history["test_loss"][-1] if epochs else None,
@@ -260,7 +269,8 @@ def _guess_model(state: dict, path: str) -> str:
     for name, cls in MODELS.items():
         if set(state) == set(cls().state_dict()):
             return name
-    raise ValueError(f"eval: cannot tell which model {path} holds (keys {sorted(state)[:6]}...); pass --model")
+    raise ValueError(f"eval: cannot tell which model {path} holds (keys {sorted(state)[:6]}...); "
+                     "pass --model")
 
 
 def evaluate_checkpoint(args: argparse.Namespace) -> float:

@@ -220,6 +220,21 @@ def test_generate_cache_feeds_one_token_per_step():
     assert seen == [(3, 0), (4, 0), (5, 0)]
 
 
+def test_cache_accepts_chunks_of_several_tokens():
+    # a prompt fed in pieces through the cache (new queries see the cached keys and each other,
+    # causally) gives the hidden states of one full pass
+    model = _peaked_model()
+    model.eval()
+    idx = ember.from_numpy(_tokens((2, 12), seed=9))
+    with ember.no_grad():
+        full, _ = model._hidden(idx)
+        h1, caches = model._hidden(idx[:, :5])
+        h2, caches = model._hidden(idx[:, 5:9], caches, start=5)
+        h3, _ = model._hidden(idx[:, 9:], caches, start=9)
+    pieces = np.concatenate([h.numpy() for h in (h1, h2, h3)], axis=1)
+    np.testing.assert_allclose(pieces, full.numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_generate_restores_training_mode_and_records_no_graph():
     model = _peaked_model()
     model.train()

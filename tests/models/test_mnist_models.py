@@ -23,8 +23,9 @@ def torch_mlp(hidden=(512, 512), in_features=784, num_classes=10):
 
 def torch_cnn(in_channels=1, num_classes=10):
     nn = torch.nn
-    return nn.Sequential(nn.Conv2d(in_channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, num_classes))
+    return nn.Sequential(nn.Conv2d(in_channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(1600, num_classes))
 
 
 PAIRS = {"mlp": (MLP, torch_mlp), "cnn": (CNN, torch_cnn)}

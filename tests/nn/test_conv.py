@@ -68,6 +68,8 @@ TABLE = [
          gradcheck=False),
     Case("conv2d_valid", conv2d(padding="valid"), [(2, 2, 5, 5), (3, 2, 3, 3)], C, gradcheck=False),
     Case("conv2d_1x1", conv2d(), [(2, 5, 4, 4), (3, 5, 1, 1), (3,)], C, gradcheck=False),
+    # fewer kernel entries than output channels: the weight gradient's product turns around
+    Case("conv2d_wide_out", conv2d(), [(2, 1, 5, 5), (8, 1, 2, 2), (8,)], C, gradcheck=False),
     Case("conv2d_kernel_is_input", conv2d(), [(3, 2, 4, 3), (5, 2, 4, 3), (5,)], C, gradcheck=False),
     Case("conv2d_unbatched", conv2d(padding=1), [(3, 5, 5), (2, 3, 3, 3), (2,)], C, gradcheck=False),
     Case("conv2d_noncontig", conv2d(stride=2), [(2, 3, 7, 6), (4, 3, 3, 3), (4,)], C, noncontig=True,
@@ -92,6 +94,7 @@ TABLE = [
     Case("convT2d", convT2d(), [(2, 3, 4, 5), (3, 2, 3, 3), (2,)], CT, gradcheck=False),
     Case("convT2d_stride2_outpad", convT2d(stride=2, padding=1, output_padding=1), [(2, 3, 4, 4), (3, 4, 3, 3),
          (4,)], CT, gradcheck=False),
+    Case("convT2d_1x1_many_in", convT2d(stride=2), [(2, 6, 3, 3), (6, 2, 1, 1), (2,)], CT, gradcheck=False),
     Case("convT2d_upsample", convT2d(stride=2), [(2, 4, 3, 3), (4, 2, 2, 2), (2,)], CT, gradcheck=False),
     Case("convT2d_groups", convT2d(groups=2, stride=(2, 1)), [(1, 4, 3, 4), (4, 3, 3, 2), (6,)], CT,
          gradcheck=False),
@@ -112,6 +115,7 @@ TABLE = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note about its own copy
 @pytest.mark.parametrize("case", TABLE, ids=str)
 def test_against_torch(case):
     check_case(case)

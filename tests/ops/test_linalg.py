@@ -59,6 +59,9 @@ TABLE = MATMUL + [
     Case("matmul_noncontig_bcast", lambda L, a, b: a @ b, [(3, 1, N, K), (2, K, M)], (L.MatMul,),
          noncontig=True),
     Case("matmul_transpose_view", lambda L, a, b: a.t() @ b.transpose(0, 1), [(K, N), (M, K)], (L.MatMul,)),
+    # views BLAS cannot take (a step in both axes, a stride of 0) are copied first
+    Case("matmul_strided_slice", lambda L, a, b: a[:, ::2] @ b[::2], [(N, 2 * K), (2 * K, M)], (L.MatMul,)),
+    Case("matmul_expanded", lambda L, a, b: a.expand(N, K) @ b, [(1, K), (K, M)], (L.MatMul,)),
     # a batch times one matrix is folded into one GEMM, forward and in dL/dy
     Case("matmul_fold_3d", lambda L, a, b: a @ b, [(3, 5, 6), (6, 7)], (L.MatMul,), gradcheck=False),
     Case("matmul_fold_4d", lambda L, a, b: a @ b, [(2, 3, 4, 6), (6, 5)], (L.MatMul,), gradcheck=False),
