@@ -48,13 +48,332 @@ class Buffer:
         self.data = data
         self.version = 0
 
-    # Subclasses implement the primitives; see numpy_cpu.NumpyBuffer for the reference.
+    # ---- the primitives: every backend implements each of these (numpy_cpu.py is the reference) ----
     @property
     def shape(self) -> tuple[int, ...]:
         raise NotImplementedError
-
+    @property
+    def ndim(self) -> int:
+        raise NotImplementedError
+    @property
+    def size(self) -> int:
+        raise NotImplementedError
     @property
     def dtype(self) -> dtypes.dtype:
+        raise NotImplementedError
+    def format(self) -> str:
+        """The values as PyTorch prints them inside ``tensor(...)``."""
+        raise NotImplementedError
+    @staticmethod
+    def from_data(data: Any, dtype: dtypes.dtype | None = None, copy: bool = True) -> Buffer:
+        """Make a buffer from nested lists, scalars or arrays (``dtype=None`` infers as PyTorch)."""
+        raise NotImplementedError
+    @staticmethod
+    def full(shape: tuple[int, ...], value: Any, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def scalar(value: Any, dtype: dtypes.dtype) -> Buffer:
+        """A 0-d buffer holding one Python number (the fast path for ``x * 2.0``)."""
+        raise NotImplementedError
+    @staticmethod
+    def empty(shape: tuple[int, ...], dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def arange(start: float, end: float, step: float, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def linspace(start: float, end: float, steps: int, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def eye(n: int, m: int, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def uniform(shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def normal(shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def randint(low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def permutation(n: int, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def new_rng(seed: int) -> Any:
+        """A random stream of this backend's kind, independent of the global one."""
+        raise NotImplementedError
+    @staticmethod
+    def permutation_from(gen: Any, n: int, dtype: dtypes.dtype) -> Buffer:
+        """``permutation`` drawn from ``gen`` (the global ``rng`` or one from ``new_rng``)."""
+        raise NotImplementedError
+    @staticmethod
+    def randint_from(gen: Any, low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> Buffer:
+        """``randint`` drawn from ``gen``."""
+        raise NotImplementedError
+    def multinomial(self, num_samples: int, replacement: bool) -> Buffer:
+        """Sample column indices from each row of non-negative weights (1-d or 2-d)."""
+        raise NotImplementedError
+    def bernoulli(self) -> Buffer:
+        raise NotImplementedError
+    def numpy(self) -> Any:
+        raise NotImplementedError
+    def item(self) -> Any:
+        raise NotImplementedError
+    def tolist(self) -> Any:
+        raise NotImplementedError
+    def cast(self, dtype: dtypes.dtype) -> Buffer:
+        raise NotImplementedError
+    def copy(self) -> Buffer:
+        raise NotImplementedError
+    def __neg__(self) -> Buffer:
+        raise NotImplementedError
+    def __add__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __radd__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __sub__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __rsub__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __mul__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __rmul__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __truediv__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __rtruediv__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __pow__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __rpow__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __matmul__(self, o: Buffer) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def einsum(subscripts: str, *operands: Buffer) -> Buffer:
+        """Einstein summation over explicit subscripts (``'bij,bjk->bik'``: letters only, no ellipsis)."""
+        raise NotImplementedError
+    def floordiv(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def mod(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __lt__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __le__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __gt__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def __ge__(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def eq(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def ne(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def logical_and(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def logical_or(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def logical_xor(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def logical_not(self) -> Buffer:
+        raise NotImplementedError
+    def maximum(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def minimum(self, o: Any) -> Buffer:
+        raise NotImplementedError
+    def exp(self) -> Buffer:
+        raise NotImplementedError
+    def log(self) -> Buffer:
+        raise NotImplementedError
+    def log2(self) -> Buffer:
+        raise NotImplementedError
+    def log1p(self) -> Buffer:
+        raise NotImplementedError
+    def expm1(self) -> Buffer:
+        raise NotImplementedError
+    def sqrt(self) -> Buffer:
+        raise NotImplementedError
+    def sin(self) -> Buffer:
+        raise NotImplementedError
+    def cos(self) -> Buffer:
+        raise NotImplementedError
+    def tanh(self) -> Buffer:
+        raise NotImplementedError
+    def abs(self) -> Buffer:
+        raise NotImplementedError
+    def sign(self) -> Buffer:
+        raise NotImplementedError
+    def floor(self) -> Buffer:
+        raise NotImplementedError
+    def ceil(self) -> Buffer:
+        raise NotImplementedError
+    def round(self) -> Buffer:
+        raise NotImplementedError
+    def isnan(self) -> Buffer:
+        raise NotImplementedError
+    def isinf(self) -> Buffer:
+        raise NotImplementedError
+    def isfinite(self) -> Buffer:
+        raise NotImplementedError
+    def all_finite(self) -> bool:
+        raise NotImplementedError
+    def erf(self) -> Buffer:
+        raise NotImplementedError
+    def where(self, a: Any, b: Any) -> Buffer:
+        """Elementwise ``a if self else b``; ``self`` is a bool buffer."""
+        raise NotImplementedError
+    def clip(self, lo: Any, hi: Any) -> Buffer:
+        raise NotImplementedError
+    def fmod(self, o: Any) -> Buffer:
+        """Remainder with the sign of the dividend (C's fmod), unlike ``mod``."""
+        raise NotImplementedError
+    def trunc(self) -> Buffer:
+        raise NotImplementedError
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def max(self, axis: Any = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def min(self, axis: Any = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def cumsum(self, axis: int) -> Buffer:
+        raise NotImplementedError
+    def cumprod(self, axis: int) -> Buffer:
+        raise NotImplementedError
+    def any(self, axis: Any = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def all(self, axis: Any = None, keepdims: bool = False) -> Buffer:
+        raise NotImplementedError
+    def argsort(self, axis: int, descending: bool, stable: bool = True) -> Buffer:
+        raise NotImplementedError
+    def topk(self, k: int, axis: int, largest: bool = True) -> Buffer:
+        """Indices of the ``k`` largest (or smallest) entries along ``axis``, best first (NaN is largest)."""
+        raise NotImplementedError
+    def reshape(self, shape: tuple[int, ...]) -> Buffer:
+        raise NotImplementedError
+    def permute(self, axes: tuple[int, ...]) -> Buffer:
+        raise NotImplementedError
+    def expand(self, shape: tuple[int, ...]) -> Buffer:
+        raise NotImplementedError
+    def contiguous(self) -> Buffer:
+        raise NotImplementedError
+    def is_contiguous(self) -> bool:
+        raise NotImplementedError
+    def pad(self, widths: tuple[tuple[int, int], ...], value: float = 0.0) -> Buffer:
+        """Pad with a constant; ``widths`` has a (before, after) pair per axis, all >= 0."""
+        raise NotImplementedError
+    def getitem(self, index: Any) -> Buffer:
+        """Basic or advanced indexing (index entries may be Buffers of integers/bools)."""
+        raise NotImplementedError
+    def flip(self, axes: tuple[int, ...]) -> Buffer:
+        raise NotImplementedError
+    def roll(self, shifts: Any, axes: Any) -> Buffer:
+        raise NotImplementedError
+    def tril(self, k: int) -> Buffer:
+        raise NotImplementedError
+    def triu(self, k: int) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def concatenate(bufs: list[Buffer], axis: int) -> Buffer:
+        raise NotImplementedError
+    @staticmethod
+    def stack(bufs: list[Buffer], axis: int) -> Buffer:
+        raise NotImplementedError
+    def windows(self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]) -> Buffer:
+        """A read-only view of every window along ``axes`` (no copy; the first half of im2col)."""
+        raise NotImplementedError
+    def unwindow(self, shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]) -> Buffer:
+        """Add every window back into a zero array of ``shape``: the adjoint of ``windows`` (col2im)."""
+        raise NotImplementedError
+    def max_along(self, axis: int) -> tuple[Buffer, Buffer]:
+        """Max over ``axis`` (removed) and the index of that maximum (uint8 when it fits)."""
+        raise NotImplementedError
+    def spread_along(self, index: Buffer, axis: int, size: int) -> Buffer:
+        """Insert an axis of length ``size`` at ``axis``, each value at its ``index``, 0 elsewhere."""
+        raise NotImplementedError
+    def take_along(self, indices: Buffer, axis: int) -> Buffer:
+        raise NotImplementedError
+    def scatter(self, indices: Buffer, src: Any, axis: int) -> Buffer:
+        """Return a copy of self with ``src`` written at ``indices`` along ``axis``."""
+        raise NotImplementedError
+    def scatter_add(self, indices: Buffer, src: Buffer, axis: int) -> Buffer:
+        """Return a copy of self with ``src`` added at ``indices`` along ``axis`` (repeats add up)."""
+        raise NotImplementedError
+    def index_add(self, index: Any, src: Buffer) -> Buffer:
+        """Return a copy of self with ``src`` added at ``self[index]`` (repeats add up)."""
+        raise NotImplementedError
+    def gather(self, indices: Buffer, axis: int) -> Buffer:
+        """``out[i][j] = self[indices[i][j]][j]`` (axis 0); off ``axis``, indices may be smaller than self."""
+        raise NotImplementedError
+    def scatter_(self, indices: Buffer, src: Any, axis: int, accumulate: bool = False) -> None:
+        """In-place ``self[indices[i][j]][j] = src[i][j]`` (axis 0), or ``+=`` with repeats adding up."""
+        raise NotImplementedError
+    def index_add_(self, index: Any, src: Buffer) -> None:
+        """In-place ``self[index] += src`` where repeated indices add up (the adjoint of getitem)."""
+        raise NotImplementedError
+    def nonzero(self) -> Buffer:
+        """The (n, ndim) int64 coordinates of the non-zero elements, in row-major order."""
+        raise NotImplementedError
+    def is_writable(self) -> bool:
+        """False when in-place writes cannot land in this memory (a broadcast view, read-only data)."""
+        raise NotImplementedError
+    def assign_(self, value: Any, index: Any = None) -> None:
+        """Write ``value`` into ``self[index]`` (or all of self when index is None)."""
+        raise NotImplementedError
+    def iadd_(self, o: Any) -> None:
+        raise NotImplementedError
+    def isub_(self, o: Any) -> None:
+        raise NotImplementedError
+    def imul_(self, o: Any) -> None:
+        raise NotImplementedError
+    def idiv_(self, o: Any) -> None:
+        raise NotImplementedError
+    def copy_(self, src: Any) -> None:
+        raise NotImplementedError
+    def accumulate_(self, o: Buffer) -> None:
+        """In-place ``self += o`` for gradient accumulation; not counted as a user edit."""
+        raise NotImplementedError
+    def is_view(self) -> bool:
+        """True when the memory belongs to another array (a view, a broadcast, a slice)."""
+        raise NotImplementedError
+    def add_(self, o: Any, alpha: float = 1.0) -> None:
+        """In-place ``self += alpha * o``."""
+        raise NotImplementedError
+    def addcmul_(self, a: Any, b: Any, value: float = 1.0) -> None:
+        """In-place ``self += value * a * b``."""
+        raise NotImplementedError
+    def addcdiv_(self, a: Any, b: Any, value: float = 1.0) -> None:
+        """In-place ``self += value * a / b``."""
+        raise NotImplementedError
+    def lerp_(self, end: Any, weight: Any) -> None:
+        """In-place ``self += weight * (end - self)``."""
+        raise NotImplementedError
+    def sqrt_(self) -> None:
+        raise NotImplementedError
+    def maximum_(self, o: Any) -> None:
+        """In-place ``self = maximum(self, o)``."""
+        raise NotImplementedError
+    def tmp_add_(self, o: Any) -> None:
+        raise NotImplementedError
+    def tmp_sub_(self, o: Any) -> None:
+        raise NotImplementedError
+    def tmp_mul_(self, o: Any) -> None:
+        raise NotImplementedError
+    def tmp_div_(self, o: Any) -> None:
+        raise NotImplementedError
+    def tmp_exp_(self) -> None:
+        raise NotImplementedError
+    def tmp_put_along_(self, indices: Buffer, values: Any, axis: int) -> None:
+        """``self[indices along axis] = values`` (one index per row, as ``take_along`` reads them)."""
+        raise NotImplementedError
+    def dot_last(self, o: Buffer, keepdims: bool = False) -> Buffer:
+        """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
         raise NotImplementedError
 
 

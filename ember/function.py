@@ -59,9 +59,11 @@ class Function:
     _stamp: int = 0
 
     def forward(self, *args: Any, **kwargs: Any) -> Buffer:
+        """Compute the output Buffer from the input Buffers; save on ``self`` what backward needs."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
     def backward(self, grad: Buffer) -> Any:
+        """Return the gradient of each input given ``grad``, the gradient of the output."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
 
     @classmethod

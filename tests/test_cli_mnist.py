@@ -59,6 +59,16 @@ def accuracy_printed(text: str) -> float:
     return float(re.findall(r"test accuracy (\d+\.\d+)%", text)[-1])
 
 
+@pytest.fixture
+def torch_one_thread():
+    """torch with one intra-op thread: on a shared machine, spinning threads cost more than they give."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One uninterrupted 2-epoch run per model, shared by the tests that inspect it."""
@@ -163,9 +173,9 @@ def test_eval_reports_the_training_accuracy(runs, model, capsys):
 
 @needs_data
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
-def test_eval_of_a_pytorch_state_dict(runs, model, tmp_path, capsys):
+def test_eval_of_a_pytorch_state_dict(runs, model, tmp_path, capsys, torch_one_thread):
     """A torch.nn.Sequential's state dict saved as safetensors evaluates in ember with torch's accuracy."""
-    torch = pytest.importorskip("torch")
+    torch = torch_one_thread
     st = pytest.importorskip("safetensors.torch")
     net = torch_model(torch, model)
     trained = ember.load(runs[model][0] / "last.safetensors")["model"]  # weights far from chance

@@ -23,6 +23,16 @@ class Tensor(
 ):
     """An n-dimensional array that records the operations applied to it for autograd.
 
+    Create tensors with ``ember.tensor(data)`` or the factories (``zeros``, ``randn``,
+    ...); ``Tensor(data)`` copies data as float32 and ``Tensor(2, 3)`` makes an
+    uninitialised 2x3 tensor, as in PyTorch.
+
+    Attributes:
+        requires_grad: whether operations on this tensor are recorded so that
+            ``backward()`` can compute its gradient.
+        grad: the gradient accumulated by ``backward()``; None until then, and kept
+            only for leaves (and tensors that called ``retain_grad()``).
+
     Example:
         >>> import ember
         >>> x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)

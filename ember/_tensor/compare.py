@@ -67,46 +67,59 @@ class CompareMixin:
 
     # ---- named forms ----------------------------------------------------------------
     def eq(self, other: Any) -> Tensor:
+        """Return ``self == other`` elementwise as a bool tensor."""
         return self == other
 
     def ne(self, other: Any) -> Tensor:
+        """Return ``self != other`` elementwise as a bool tensor."""
         return self != other
 
     def lt(self, other: Any) -> Tensor:
+        """Return ``self < other`` elementwise as a bool tensor (also ``less``)."""
         return self < other
 
     less = lt
 
     def le(self, other: Any) -> Tensor:
+        """Return ``self <= other`` elementwise as a bool tensor."""
         return self <= other
 
     def gt(self, other: Any) -> Tensor:
+        """Return ``self > other`` elementwise as a bool tensor (also ``greater``)."""
         return self > other
 
     greater = gt
 
     def ge(self, other: Any) -> Tensor:
+        """Return ``self >= other`` elementwise as a bool tensor."""
         return self >= other
 
     def logical_and(self, other: Any) -> Tensor:
+        """Return the elementwise logical AND (non-zero is True) as a bool tensor."""
         return C.LogicalAnd.apply(*binary_operands(self, other, "logical_and"))
 
     def logical_or(self, other: Any) -> Tensor:
+        """Return the elementwise logical OR (non-zero is True) as a bool tensor."""
         return C.LogicalOr.apply(*binary_operands(self, other, "logical_or"))
 
     def logical_xor(self, other: Any) -> Tensor:
+        """Return the elementwise logical XOR (non-zero is True) as a bool tensor."""
         return C.LogicalXor.apply(*binary_operands(self, other, "logical_xor"))
 
     def logical_not(self) -> Tensor:
+        """Return the elementwise logical NOT (zero becomes True) as a bool tensor."""
         return C.LogicalNot.apply(self.bool())  # type: ignore[attr-defined]
 
     def isnan(self) -> Tensor:
+        """Return a bool tensor that is True where the value is NaN."""
         return _make(self._buf.isnan(), None)  # type: ignore[attr-defined]
 
     def isinf(self) -> Tensor:
+        """Return a bool tensor that is True where the value is +inf or -inf."""
         return _make(self._buf.isinf(), None)  # type: ignore[attr-defined]
 
     def isfinite(self) -> Tensor:
+        """Return a bool tensor that is True where the value is neither inf nor NaN."""
         return _make(self._buf.isfinite(), None)  # type: ignore[attr-defined]
 
     def equal(self, other: Any) -> bool:

@@ -58,36 +58,47 @@ class ConversionMixin:
         return self.to(dtypes.to_dtype(dtype))
 
     def type_as(self, other: Tensor) -> Tensor:
+        """Return this tensor converted to ``other``'s dtype."""
         return self.to(other.dtype)
 
     def float(self) -> Tensor:
+        """Return this tensor as float32 (``self.to(ember.float32)``)."""
         return self.to(dtypes.float32)
 
     def double(self) -> Tensor:
+        """Return this tensor as float64."""
         return self.to(dtypes.float64)
 
     def half(self) -> Tensor:
+        """Return this tensor as float16."""
         return self.to(dtypes.float16)
 
     def long(self) -> Tensor:
+        """Return this tensor as int64."""
         return self.to(dtypes.int64)
 
     def int(self) -> Tensor:
+        """Return this tensor as int32."""
         return self.to(dtypes.int32)
 
     def short(self) -> Tensor:
+        """Return this tensor as int16."""
         return self.to(dtypes.int16)
 
     def char(self) -> Tensor:
+        """Return this tensor as int8."""
         return self.to(dtypes.int8)
 
     def byte(self) -> Tensor:
+        """Return this tensor as uint8."""
         return self.to(dtypes.uint8)
 
     def bool(self) -> Tensor:
+        """Return this tensor as bool (non-zero is True)."""
         return self.to(dtypes.bool_)
 
     def cpu(self) -> Tensor:
+        """Return this tensor itself: ember's NumPy backend keeps everything on the CPU."""
         return self  # type: ignore[return-value]
 
     def clone(self) -> Tensor:
@@ -95,9 +106,11 @@ class ConversionMixin:
         return E.Clone.apply(self)  # type: ignore[arg-type]
 
     def contiguous(self) -> Tensor:
+        """Return a tensor with row-major memory: this one if it already is, else a copy."""
         if self._buf.is_contiguous():  # type: ignore[attr-defined]
             return self  # type: ignore[return-value]
         return E.Contiguous.apply(self)  # type: ignore[arg-type]
 
     def is_contiguous(self) -> bool:  # type: ignore[valid-type]
+        """Return True if the elements are stored in row-major order without gaps."""
         return self._buf.is_contiguous()  # type: ignore[attr-defined]

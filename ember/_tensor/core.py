@@ -88,6 +88,7 @@ class TensorCore:
     # ---- attributes ------------------------------------------------------------
     @property
     def shape(self) -> Size:
+        """The size of each dimension, as an ``ember.Size`` (a tuple)."""
         return Size(self._buf.shape)
 
     def size(self, dim: int | None = None) -> Any:
@@ -99,26 +100,32 @@ class TensorCore:
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return len(self._buf.shape)
 
     def dim(self) -> int:
+        """Return the number of dimensions (also ``ndimension()``)."""
         return len(self._buf.shape)
 
     ndimension = dim
 
     @property
     def dtype(self) -> dtypes.dtype:
+        """The element type, e.g. ``ember.float32``."""
         return self._buf.dtype
 
     @property
     def device(self) -> device:
+        """The device the data lives on (always ``cpu`` with the NumPy backend)."""
         return _CPU
 
     @property
     def is_cuda(self) -> bool:
+        """Whether the data lives on a CUDA GPU (always False with the NumPy backend)."""
         return False
 
     def numel(self) -> int:
+        """Return the number of elements (also ``nelement()``)."""
         n = 1
         for s in self._buf.shape:
             n *= s
@@ -127,17 +134,21 @@ class TensorCore:
     nelement = numel
 
     def element_size(self) -> int:
+        """Return the size of one element in bytes."""
         return self._buf.dtype.itemsize
 
     def is_floating_point(self) -> bool:
+        """Return True if the dtype is a floating-point type."""
         return self._buf.dtype.is_floating_point
 
     @property
     def is_leaf(self) -> bool:
+        """True for tensors the user created (no ``grad_fn``); only leaves get ``.grad`` by default."""
         return self._ctx is None
 
     @property
     def grad_fn(self) -> Function | None:
+        """The Function that produced this tensor, or None for a leaf."""
         return self._ctx
 
     def __len__(self) -> int:
@@ -160,6 +171,7 @@ class TensorCore:
         return self._buf.item()
 
     def tolist(self) -> Any:
+        """Return the data as (nested) Python lists of numbers; a 0-d tensor gives a number."""
         return self._buf.tolist()
 
     def numpy(self) -> Any:
@@ -217,6 +229,7 @@ class TensorCore:
         return _make(self._buf, None)
 
     def detach_(self) -> Tensor:
+        """Cut this tensor off from the graph in place: it becomes a leaf that does not require grad."""
         self._ctx = None
         self.requires_grad = False
         return self  # type: ignore[return-value]
@@ -258,6 +271,7 @@ class TensorCore:
 
     @property
     def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
         return self._ctx is not None and getattr(self._ctx, "_retain_ref", None) is not None
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
@@ -334,6 +348,7 @@ class Size(tuple):
     __slots__ = ()
 
     def numel(self) -> int:
+        """Return the number of elements a tensor of this shape holds."""
         n = 1
         for s in self:
             n *= s

@@ -147,10 +147,12 @@ def from_numpy(array: Any) -> Tensor:
 
 
 def is_tensor(obj: Any) -> bool:
+    """Return True if ``obj`` is an ember Tensor."""
     return isinstance(obj, TensorCore)
 
 
 def numel(input: Tensor) -> int:
+    """Return the number of elements of ``input``."""
     return input.numel()
 
 
@@ -277,6 +279,7 @@ def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = N
 
 
 def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None) -> Tensor:
+    """Return random integers in ``[low, high)`` with ``input``'s shape (``randint_like(x, high)`` starts at 0)."""
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)

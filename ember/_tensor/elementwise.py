@@ -189,14 +189,17 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
 
     # ---- named arithmetic ------------------------------------------------------------
     def add(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """Return ``self + alpha * other`` (``other`` a tensor or a number, broadcast)."""
         return self + (other if alpha == 1 else other * alpha)
 
     def sub(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """Return ``self - alpha * other`` (also ``subtract``)."""
         return self - (other if alpha == 1 else other * alpha)
 
     subtract = sub
 
     def mul(self, other: Any) -> Tensor:
+        """Return ``self * other`` elementwise, broadcast (also ``multiply``)."""
         return self * other
 
     multiply = mul
@@ -218,14 +221,17 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
     divide = true_divide = div
 
     def pow(self, exponent: Any) -> Tensor:
+        """Return ``self ** exponent`` elementwise (the exponent a number or a tensor)."""
         return self**exponent
 
     def neg(self) -> Tensor:
+        """Return ``-self`` (also ``negative``)."""
         return -self  # type: ignore[operator]
 
     negative = neg
 
     def floor_divide(self, other: Any) -> Tensor:
+        """Return ``self // other``: the quotient rounded toward -inf."""
         return self // other
 
     def remainder(self, other: Any) -> Tensor:
@@ -238,36 +244,47 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
 
     # ---- unary math ------------------------------------------------------------------
     def exp(self) -> Tensor:
+        """Return ``e ** x`` elementwise (integer tensors give float32)."""
         return E.Exp.apply(floating(self))  # type: ignore[arg-type]
 
     def log(self) -> Tensor:
+        """Return the natural logarithm elementwise."""
         return E.Log.apply(floating(self))  # type: ignore[arg-type]
 
     def log2(self) -> Tensor:
+        """Return the base-2 logarithm elementwise."""
         return E.Log2.apply(floating(self))  # type: ignore[arg-type]
 
     def log1p(self) -> Tensor:
+        """Return ``log(1 + x)`` elementwise, accurate for small ``x``."""
         return E.Log1p.apply(floating(self))  # type: ignore[arg-type]
 
     def sqrt(self) -> Tensor:
+        """Return the square root elementwise."""
         return E.Sqrt.apply(floating(self))  # type: ignore[arg-type]
 
     def rsqrt(self) -> Tensor:
+        """Return ``1 / sqrt(x)`` elementwise."""
         return E.Rsqrt.apply(floating(self))  # type: ignore[arg-type]
 
     def sin(self) -> Tensor:
+        """Return the sine elementwise (radians)."""
         return E.Sin.apply(floating(self))  # type: ignore[arg-type]
 
     def cos(self) -> Tensor:
+        """Return the cosine elementwise (radians)."""
         return E.Cos.apply(floating(self))  # type: ignore[arg-type]
 
     def tanh(self) -> Tensor:
+        """Return the hyperbolic tangent elementwise."""
         return E.Tanh.apply(floating(self))  # type: ignore[arg-type]
 
     def sigmoid(self) -> Tensor:
+        """Return ``1 / (1 + exp(-x))`` elementwise."""
         return E.Sigmoid.apply(floating(self))  # type: ignore[arg-type]
 
     def abs(self) -> Tensor:
+        """Return the absolute value elementwise (also ``absolute``)."""
         if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
             raise NotImplementedError("abs: not implemented for bool tensors")
         return E.Abs.apply(self)  # type: ignore[arg-type]
@@ -275,28 +292,35 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
     absolute = abs
 
     def sign(self) -> Tensor:
+        """Return -1, 0 or 1 according to the sign of each element."""
         if self._buf.dtype is dtypes.bool_:  # type: ignore[attr-defined]
             return _make(self._buf.copy(), None)  # type: ignore[attr-defined]
         return E.Sign.apply(self)  # type: ignore[arg-type]
 
     def reciprocal(self) -> Tensor:
+        """Return ``1 / x`` elementwise."""
         return E.Reciprocal.apply(floating(self))  # type: ignore[arg-type]
 
     def square(self) -> Tensor:
+        """Return ``x * x`` elementwise."""
         x = self if self._buf.dtype is not dtypes.bool_ else self.long()  # type: ignore[attr-defined]
         return E.PowScalar.apply(x, exponent=2)  # type: ignore[arg-type]
 
     # rounding: piecewise constant, so no gradient is recorded
     def floor(self) -> Tensor:
+        """Return the largest integer <= x elementwise (piecewise constant: no gradient is recorded)."""
         return _make(self._buf.floor(), None)  # type: ignore[attr-defined]
 
     def ceil(self) -> Tensor:
+        """Return the smallest integer >= x elementwise (no gradient is recorded)."""
         return _make(self._buf.ceil(), None)  # type: ignore[attr-defined]
 
     def round(self) -> Tensor:
+        """Return x rounded to the nearest integer, halves to even (no gradient is recorded)."""
         return _make(self._buf.round(), None)  # type: ignore[attr-defined]
 
     def trunc(self) -> Tensor:
+        """Return x rounded toward zero (no gradient is recorded)."""
         return _make(self._buf.trunc(), None)  # type: ignore[attr-defined]
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
@@ -326,9 +350,11 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
     clip = clamp
 
     def maximum(self, other: Any) -> Tensor:
+        """Return the elementwise maximum of ``self`` and ``other`` (broadcast)."""
         return E.Maximum.apply(*binary_operands(self, other, "maximum"))
 
     def minimum(self, other: Any) -> Tensor:
+        """Return the elementwise minimum of ``self`` and ``other`` (broadcast)."""
         return E.Minimum.apply(*binary_operands(self, other, "minimum"))
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
@@ -346,6 +372,7 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
         return self + weight * (end - self)  # type: ignore[operator]
 
     def where(self, condition: Any, other: Any) -> Tensor:
+        """Return ``self`` where ``condition`` is True, else ``other`` (``ember.where(condition, self, other)``)."""
         return where(condition, self, other)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:

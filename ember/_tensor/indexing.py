@@ -239,6 +239,7 @@ class IndexingMixin:
         return tuple(_make(coords.getitem((slice(None), j)), None) for j in range(self.ndim))  # type: ignore[attr-defined]
 
     def argwhere(self) -> Tensor:
+        """Return the coordinates of the non-zero entries as an (n, ndim) int64 tensor."""
         return self.nonzero()
 
     def select(self, dim: int, index: int) -> Tensor:

@@ -89,18 +89,23 @@ class InplaceMixin:
         return self._inplace(other, "div_", "idiv_")
 
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """Add ``alpha * other`` to this tensor in place (``+=``) and return it."""
         return self._inplace(other if alpha == 1 else other * alpha, "add_", "iadd_")
 
     def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """Subtract ``alpha * other`` from this tensor in place (``-=``) and return it."""
         return self._inplace(other if alpha == 1 else other * alpha, "sub_", "isub_")
 
     def mul_(self, other: Any) -> Tensor:
+        """Multiply this tensor by ``other`` in place (``*=``) and return it."""
         return self._inplace(other, "mul_", "imul_")
 
     def div_(self, other: Any) -> Tensor:
+        """Divide this tensor by ``other`` in place (``/=``; integer tensors refuse) and return it."""
         return self._inplace(other, "div_", "idiv_")
 
     def zero_(self) -> Tensor:
+        """Set every element to zero in place and return this tensor."""
         return self.fill_(0)
 
     def fill_(self, value: Any) -> Tensor:
@@ -133,6 +138,7 @@ class InplaceMixin:
         return self  # type: ignore[return-value]
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """Limit the values to ``[min, max]`` in place (also ``clip_``) and return this tensor."""
         check_inplace(self, "clamp_")  # type: ignore[arg-type]
         out = self.clamp(min, max)  # type: ignore[attr-defined]
         _check_castable(out._buf.dtype, self._buf.dtype, "clamp_")  # type: ignore[attr-defined]
@@ -142,6 +148,7 @@ class InplaceMixin:
     clip_ = clamp_
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        """Set the entries where ``mask`` is True to ``value`` in place and return this tensor."""
         check_inplace(self, "masked_fill_")  # type: ignore[arg-type]
         self._buf.assign_(self.masked_fill(mask, value)._buf)  # type: ignore[attr-defined]
         return self  # type: ignore[return-value]

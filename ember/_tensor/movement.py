@@ -66,9 +66,11 @@ class MovementMixin:
         return self if new == old else M.Reshape.apply(self, shape=new)  # type: ignore[return-value]
 
     def view_as(self, other: Tensor) -> Tensor:
+        """Return a view with ``other``'s shape."""
         return self.view(tuple(other.shape))
 
     def reshape_as(self, other: Tensor) -> Tensor:
+        """Return this tensor reshaped to ``other``'s shape (a view when possible)."""
         return self.reshape(tuple(other.shape))
 
     def permute(self, *dims: Any) -> Tensor:
@@ -107,11 +109,13 @@ class MovementMixin:
 
     @property
     def T(self) -> Tensor:  # noqa: N802
+        """This tensor with its dimensions reversed (the transpose of a matrix; 0-d and 1-d unchanged)."""
         nd = self.ndim  # type: ignore[attr-defined]
         return self if nd < 2 else self.permute(tuple(range(nd - 1, -1, -1)))  # type: ignore[return-value]
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
+        """This tensor with its last two dimensions swapped (a batch of transposed matrices)."""
         return self.transpose(-2, -1)
 
     def expand(self, *sizes: Any) -> Tensor:
@@ -141,6 +145,7 @@ class MovementMixin:
         return self if shape == old else M.Expand.apply(self, shape=shape)  # type: ignore[return-value]
 
     def expand_as(self, other: Tensor) -> Tensor:
+        """Return a broadcast view of this tensor with ``other``'s shape."""
         return self.expand(tuple(other.shape))
 
     def unsqueeze(self, dim: int) -> Tensor:
@@ -185,6 +190,7 @@ class MovementMixin:
 
 
     def broadcast_to(self, size: Any) -> Tensor:
+        """Return a broadcast view with shape ``size`` (the same as ``expand``)."""
         return self.expand(size)
 
     # ---- pieces: narrow, split, chunk ------------------------------------------------
@@ -257,11 +263,13 @@ class MovementMixin:
         return M.Flip.apply(self, axes=axes)
 
     def fliplr(self) -> Tensor:
+        """Return the tensor with the order of dimension 1 (columns) reversed."""
         if self.ndim < 2:  # type: ignore[attr-defined]
             raise RuntimeError(f"fliplr: input must be >= 2-d, got {self.ndim}-d")  # type: ignore[attr-defined]
         return self.flip(1)
 
     def flipud(self) -> Tensor:
+        """Return the tensor with the order of dimension 0 (rows) reversed."""
         if self.ndim < 1:  # type: ignore[attr-defined]
             raise RuntimeError("flipud: input must be >= 1-d, got 0-d")
         return self.flip(0)

@@ -44,7 +44,7 @@ class _Rng:
         self.gen = np.random.Generator(np.random.PCG64(seed))
 
     def get_state(self) -> dict:
-        return self.gen.bit_generator.state
+        return dict(self.gen.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self.gen.bit_generator.state = state
@@ -267,12 +267,12 @@ class NumpyBuffer(Buffer):
     def __rpow__(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(o ** _num(self.data))
 
-    def __matmul__(self, o: NumpyBuffer) -> NumpyBuffer:
+    def __matmul__(self, o: Buffer) -> NumpyBuffer:
         return NumpyBuffer(numpy_linalg.matmul(self.data, o.data))
 
     # ---- linalg -----------------------------------------------------------------
     @staticmethod
-    def einsum(subscripts: str, *operands: NumpyBuffer) -> NumpyBuffer:
+    def einsum(subscripts: str, *operands: Buffer) -> NumpyBuffer:
         """Einstein summation over explicit subscripts (``'bij,bjk->bik'``: letters only, no ellipsis)."""
         return NumpyBuffer(numpy_linalg.einsum(subscripts, [o.data for o in operands]))
 
@@ -447,7 +447,7 @@ class NumpyBuffer(Buffer):
 
     def argsort(self, axis: int, descending: bool, stable: bool = True) -> NumpyBuffer:
         x = self.data
-        kind = "stable" if stable else None
+        kind: Any = "stable" if stable else None
         if not descending:
             return NumpyBuffer(np.argsort(x, axis=axis, kind=kind).astype(np.int64, copy=False))
         # Descending without negating (which wraps unsigned ints and sends NaN last): sort the
@@ -513,11 +513,11 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.triu(self.data, k))
 
     @staticmethod
-    def concatenate(bufs: list[NumpyBuffer], axis: int) -> NumpyBuffer:
+    def concatenate(bufs: list[Buffer], axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.concatenate([b.data for b in bufs], axis=axis))
 
     @staticmethod
-    def stack(bufs: list[NumpyBuffer], axis: int) -> NumpyBuffer:
+    def stack(bufs: list[Buffer], axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.stack([b.data for b in bufs], axis=axis))
 
     # ---- conv / pool: sliding windows -------------------------------------------
@@ -600,7 +600,7 @@ class NumpyBuffer(Buffer):
             vals = x[lead + (0,)]  # a NaN: redo, letting each NaN take the index
         return NumpyBuffer(vals), NumpyBuffer(idx)
 
-    def spread_along(self, index: NumpyBuffer, axis: int, size: int) -> NumpyBuffer:
+    def spread_along(self, index: Buffer, axis: int, size: int) -> NumpyBuffer:
         """Insert an axis of length ``size`` at ``axis``, each value at its ``index``, 0 elsewhere.
 
         The adjoint of selecting with ``max_along``'s index: it routes gradients to the maxima.
@@ -613,16 +613,16 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(out)
 
     # ---- gather / scatter -------------------------------------------------------
-    def take_along(self, indices: NumpyBuffer, axis: int) -> NumpyBuffer:
+    def take_along(self, indices: Buffer, axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.take_along_axis(self.data, indices.data, axis=axis))
 
-    def scatter(self, indices: NumpyBuffer, src: Any, axis: int) -> NumpyBuffer:
+    def scatter(self, indices: Buffer, src: Any, axis: int) -> NumpyBuffer:
         """Return a copy of self with ``src`` written at ``indices`` along ``axis``."""
         out = np.array(self.data, copy=True)
         np.put_along_axis(out, indices.data, _unwrap(src), axis=axis)
         return NumpyBuffer(out)
 
-    def scatter_add(self, indices: NumpyBuffer, src: NumpyBuffer, axis: int) -> NumpyBuffer:
+    def scatter_add(self, indices: Buffer, src: Buffer, axis: int) -> NumpyBuffer:
         """Return a copy of self with ``src`` added at ``indices`` along ``axis`` (repeats add up)."""
         out = np.array(self.data, copy=True)
         idx = list(np.indices(indices.shape, sparse=True))
@@ -630,21 +630,21 @@ class NumpyBuffer(Buffer):
         np.add.at(out, tuple(idx), src.data)
         return NumpyBuffer(out)
 
-    def index_add(self, index: Any, src: NumpyBuffer) -> NumpyBuffer:
+    def index_add(self, index: Any, src: Buffer) -> NumpyBuffer:
         """Return a copy of self with ``src`` added at ``self[index]`` (repeats add up)."""
         out = NumpyBuffer(np.array(self.data, copy=True))
         out._index_add_into(index, src)
         return out
 
     # ---- movement and indexing: torch-layout gather/scatter, in-place scatter-add ----
-    def gather(self, indices: NumpyBuffer, axis: int) -> NumpyBuffer:
+    def gather(self, indices: Buffer, axis: int) -> NumpyBuffer:
         """``out[i][j] = self[indices[i][j]][j]`` (axis 0); off ``axis``, indices may be smaller than self."""
         d, idx = self.data, indices.data
         if idx.shape != d.shape:  # use only the leading part of self on the other axes (a view)
             d = d[tuple(slice(None) if a == axis else slice(0, n) for a, n in enumerate(idx.shape))]
         return NumpyBuffer(np.take_along_axis(d, idx, axis=axis))
 
-    def scatter_(self, indices: NumpyBuffer, src: Any, axis: int, accumulate: bool = False) -> None:
+    def scatter_(self, indices: Buffer, src: Any, axis: int, accumulate: bool = False) -> None:
         """In-place ``self[indices[i][j]][j] = src[i][j]`` (axis 0), or ``+=`` with repeats adding up.
 
         ``src`` is a scalar or a buffer at least as large as ``indices``; only its leading
@@ -668,12 +668,12 @@ class NumpyBuffer(Buffer):
         self.data = d
         self._bump()
 
-    def index_add_(self, index: Any, src: NumpyBuffer) -> None:
+    def index_add_(self, index: Any, src: Buffer) -> None:
         """In-place ``self[index] += src`` where repeated indices add up (the adjoint of getitem)."""
         self._index_add_into(index, src)
         self._bump()
 
-    def _index_add_into(self, index: Any, src: NumpyBuffer) -> None:
+    def _index_add_into(self, index: Any, src: Buffer) -> None:
         d = self.data if self.data.__class__ is _ndarray else np.array(self.data)
         idx = _unwrap_index(index)
         if idx.__class__ is tuple and len(idx) == 1:
@@ -765,7 +765,7 @@ class NumpyBuffer(Buffer):
     def copy_(self, src: Any) -> None:
         self.assign_(src)
 
-    def accumulate_(self, o: NumpyBuffer) -> None:
+    def accumulate_(self, o: Buffer) -> None:
         """In-place ``self += o`` for gradient accumulation; not counted as a user edit."""
         d = self.data
         if d.__class__ is _ndarray and d.flags.writeable:
@@ -893,13 +893,13 @@ class NumpyBuffer(Buffer):
         else:
             self.data = np.exp(d)
 
-    def tmp_put_along_(self, indices: NumpyBuffer, values: Any, axis: int) -> None:
+    def tmp_put_along_(self, indices: Buffer, values: Any, axis: int) -> None:
         """``self[indices along axis] = values`` (one index per row, as ``take_along`` reads them)."""
         d = self.data if self.data.__class__ is _ndarray and self.data.flags.writeable else np.array(self.data)
         np.put_along_axis(d, indices.data, _unwrap(values), axis=axis)
         self.data = d
 
-    def dot_last(self, o: NumpyBuffer, keepdims: bool = False) -> NumpyBuffer:
+    def dot_last(self, o: Buffer, keepdims: bool = False) -> NumpyBuffer:
         """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
         a, b = self.data, o.data
         r = _vecdot(a, b) if _vecdot is not None else np.einsum("...i,...i->...", a, b)

@@ -37,20 +37,32 @@ def clip_grad_norm_(
         RuntimeError: if ``error_if_nonfinite`` and the total norm is NaN or infinite.
     """
     from ember._tensor.creation import tensor
+    from ember.function import _make_tensor
 
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     norm_type = float(norm_type)
     if not grads:
         return tensor(0.0)
-    norms = [g.norm(norm_type) for g in grads]
-    if norm_type == math.inf:
-        total = norms[0]
-        for n in norms[1:]:
-            total = total.maximum(n)
-    elif norm_type == 2.0:
-        total = sum((n * n for n in norms[1:]), norms[0] * norms[0]).sqrt()
+    bufs = [g._buf for g in grads]
+    if norm_type == 2.0 and all(b.dtype is bufs[0].dtype for b in bufs):
+        # the hot path of every training loop: one dot product per gradient, no graph, no
+        # temporaries (the gradients' flat views are multiplied and summed in one pass each)
+        sq = None
+        for b in bufs:
+            flat = b.reshape((-1,))
+            s = flat.dot_last(flat)
+            sq = s if sq is None else sq + s
+        total = _make_tensor(sq.sqrt(), None)
     else:
-        total = sum((n**norm_type for n in norms[1:]), norms[0] ** norm_type) ** (1.0 / norm_type)
+        norms = [g.norm(norm_type) for g in grads]
+        if norm_type == math.inf:
+            total = norms[0]
+            for n in norms[1:]:
+                total = total.maximum(n)
+        elif norm_type == 2.0:
+            total = sum((n * n for n in norms[1:]), norms[0] * norms[0]).sqrt()
+        else:
+            total = sum((n**norm_type for n in norms[1:]), norms[0] ** norm_type) ** (1.0 / norm_type)
     if error_if_nonfinite and not bool(total.isfinite()):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} for gradients from `parameters` is "
@@ -58,8 +70,9 @@ def clip_grad_norm_(
             f"({float(total)}), so it cannot be clipped; set error_if_nonfinite=False to clip anyway"
         )
     coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
-    for g in grads:
-        g.mul_(coef.to(g.dtype))
+    if coef.item() != 1.0:  # a factor of exactly 1 would leave every gradient as it is
+        for g in grads:
+            g.mul_(coef.to(g.dtype))
     return total
 
 

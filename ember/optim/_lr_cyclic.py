@@ -283,6 +283,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
 
     def is_better(self, a: float, best: float) -> bool:
+        """Return True if metric ``a`` improves on ``best`` by more than ``threshold`` (per ``mode``)."""
         if self.threshold_mode == "rel":
             scale = 1.0 - self.threshold if self.mode == "min" else 1.0 + self.threshold
             return a < best * scale if self.mode == "min" else a > best * scale
@@ -290,6 +291,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self) -> bool:
+        """Whether the scheduler is waiting out ``cooldown`` epochs after a reduction."""
         return self.cooldown_counter > 0
 
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]

@@ -21,6 +21,8 @@ import ember
 import ember.nn.functional as F
 from ember.models import CNN, MLP
 from ember.recipes.common import Timer, plot_curves, progress, write_json
+from ember.serialization import load as load_checkpoint
+from ember.serialization import save as save_checkpoint
 
 MODELS = {"mlp": MLP, "cnn": CNN}
 TRAIN_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
@@ -188,7 +190,7 @@ def train_epoch(model: Any, optimizer: Any, x: Any, y: Any, batch_size: int, des
 
 
 def _resume(path: Path, args: argparse.Namespace, model: Any, optimizer: Any) -> tuple[int, dict]:
-    ckpt = ember.load(path)
+    ckpt = load_checkpoint(path)
     if not isinstance(ckpt, dict) or not {"model", "optimizer", "rng", "epoch", "history"} <= ckpt.keys():
         raise RuntimeError(f"resume: {path} is not a checkpoint written by `ember mnist train`")
     if ckpt.get("model_name") != args.model:
@@ -237,7 +239,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             history[key].append(value)
         print(f"epoch {epoch + 1}: train loss {train_loss:.4f}  test loss {test_loss:.4f}  "
               f"test accuracy {100 * test_acc:.2f}%  ({seconds:.1f} s)")
-        ember.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "rng": ember.get_rng_state(), "epoch": epoch + 1, "history": history,
                     "model_name": args.model}, ckpt_path)
     if start_epoch >= args.epochs:
@@ -275,7 +277,7 @@ def _guess_model(state: dict, path: str) -> str:
 
 def evaluate_checkpoint(args: argparse.Namespace) -> float:
     """Load a checkpoint (or a bare state dict) and print its test loss and accuracy."""
-    ckpt = ember.load(args.ckpt)
+    ckpt = load_checkpoint(args.ckpt)
     if not isinstance(ckpt, dict):
         raise ValueError(f"eval: {args.ckpt} holds a {type(ckpt).__name__}, not a checkpoint or state dict")
     if "model" in ckpt and isinstance(ckpt["model"], dict):

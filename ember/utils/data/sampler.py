@@ -63,6 +63,7 @@ class Generator:
         return s
 
     def initial_seed(self) -> int:
+        """Return the seed this generator was created (or last seeded) with."""
         return self._seed
 
     def get_state(self) -> dict:
@@ -70,6 +71,7 @@ class Generator:
         return self._rng.get_state()
 
     def set_state(self, new_state: dict) -> Generator:
+        """Restore a state saved by ``get_state()`` and return this generator."""
         self._rng.set_state(new_state)
         return self
 
@@ -145,6 +147,7 @@ class RandomSampler(Sampler):
 
     @property
     def num_samples(self) -> int:
+        """How many indices one epoch yields (the data set's length unless given)."""
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __len__(self) -> int:
