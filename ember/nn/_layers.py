@@ -100,7 +100,7 @@ def embedding(
         )
     n = w.shape[0]
     if idx.numel():
-        lo, hi = int(idx.min()), int(idx.max())
+        lo, hi = idx._buf.min().item(), idx._buf.max().item()  # on the buffer: no graph, no Tensors
         if lo < 0 or hi >= n:
             bad = lo if lo < 0 else hi
             raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings")

@@ -64,8 +64,10 @@ def _check_classes(op: str, x: Tensor, target: Tensor, weight: Tensor | None, ig
         raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} does not match {c} classes")
     if target.numel():
         # ignored entries count as class 0 for the range check
-        t = target if 0 <= ignore_index < c else target.where(target != ignore_index, 0)
-        lo, hi = int(t.min()), int(t.max())
+        t = target._buf  # checked on the buffer: no graph, no Tensors
+        if not 0 <= ignore_index < c:
+            t = t.ne(ignore_index).where(t, 0)
+        lo, hi = t.min().item(), t.max().item()
         if lo < 0 or hi >= c:
             raise IndexError(f"{op}: target {lo if lo < 0 else hi} is out of bounds for {c} classes")
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ember._tensor import Tensor
-from ember._tensor.core import TensorCore
+from ember._tensor.core import TensorCore, _make
 from ember.autograd.grad_mode import no_grad
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
@@ -37,7 +37,6 @@ def clip_grad_norm_(
         RuntimeError: if ``error_if_nonfinite`` and the total norm is NaN or infinite.
     """
     from ember._tensor.creation import tensor
-    from ember.function import _make_tensor
 
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     norm_type = float(norm_type)
@@ -52,7 +51,7 @@ def clip_grad_norm_(
             flat = b.reshape((-1,))
             s = flat.dot_last(flat)
             sq = s if sq is None else sq + s
-        total = _make_tensor(sq.sqrt(), None)
+        total = _make(sq.sqrt(), None)
     else:
         norms = [g.norm(norm_type) for g in grads]
         if norm_type == math.inf:

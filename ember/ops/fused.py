@@ -305,7 +305,9 @@ class ScaledDotProductAttention(Function):
 class Embedding(Function):
     """y = W[idx] (rows of W picked by integer indices);  dW = rows of g added back at idx.
 
-    Rows at ``padding_idx`` get no gradient.
+    Rows at ``padding_idx`` get no gradient. For a small table the scatter-add is a
+    product with the one-hot matrix of the indices, onehot(idx)^T g: one GEMM instead
+    of a sort and rounds of indexed adds.
     """
 
     def forward(self, idx: Buffer, weight: Buffer, padding_idx: int | None = None) -> Buffer:
@@ -314,14 +316,23 @@ class Embedding(Function):
         return weight.getitem(idx)
 
     def backward(self, grad: Buffer) -> Grads:
-        d = self.w_shape[1]
-        flat_idx = self.idx.reshape((_prod(self.idx.shape),))
-        g = grad.reshape((flat_idx.shape[0], d))
+        n_rows, d = self.w_shape
+        n = _prod(self.idx.shape)
+        flat_idx = self.idx.reshape((n,))
+        g = grad.reshape((n, d))
         if self.padding_idx is not None:
-            g = flat_idx.ne(self.padding_idx).reshape((flat_idx.shape[0], 1)).where(g, 0)
+            g = flat_idx.ne(self.padding_idx).reshape((n, 1)).where(g, 0)
+        if n * n_rows <= _ONEHOT_MAX:
+            rows = self.buffer_class.arange(0, n_rows, 1, flat_idx.dtype)
+            onehot = flat_idx.reshape((n, 1)).eq(rows).cast(self.w_dtype)  # (n, n_rows)
+            return None, mT(onehot) @ g
         gw = self.buffer_class.full(self.w_shape, 0, self.w_dtype)
         gw.index_add_(flat_idx, g)  # in place: gw is new, and a copy of a vocabulary-sized table is costly
         return None, gw
+
+
+# the one-hot matrix (indices x table rows) stays under 4 MB of float32
+_ONEHOT_MAX = 1 << 20
 
 
 class Dropout(Function):

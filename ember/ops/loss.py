@@ -56,7 +56,8 @@ class CrossEntropy(Function):
         w = weight[0] if weight else None
         n_cls = x.shape[1]
         m = x.max(1, keepdims=True)
-        e = (x - m).exp()
+        e = x - m
+        e.tmp_exp_()  # e is ours: exponentiate in place
         z = e.sum(1, keepdims=True)
         lse = z.log() + m  # (N, 1, d...)
         self.e, self.z = e, z  # softmax(x) = e / z, formed in backward only
@@ -110,7 +111,7 @@ class CrossEntropy(Function):
                     gx = gx - a_valid * (eps / n_cls) * self.wb
             hit = self.coef * a * (1.0 - eps) if (self.wb is not None or eps > 0.0) else a_valid
             # one target per sample, so the onehot term is a plain write at each target (gx is ours: in place)
-            gx.scatter_(self.t, gx.take_along(self.t, 1) - hit, 1)
+            gx.tmp_put_along_(self.t, gx.take_along(self.t, 1) - hit, 1)
         return (gx, None) + (None,) * n_extra
 
 
@@ -144,7 +145,7 @@ class NllLoss(Function):
         a = _per_sample(grad, self.reduction, self.denom, self.out_shape)
         hit = -(self.coef * a)
         gx = self.buffer_class.full(self.x_shape, 0, self.dtype)
-        gx.scatter_(self.t, hit, 1)  # one target per sample: a plain write into the new zeros
+        gx.tmp_put_along_(self.t, hit, 1)  # one target per sample: a plain write into the new zeros
         return (gx,) + (None,) * (len(self.needs_input_grad) - 1)
 
 
