@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 
 # The upper layers load on first use, so ``import ember`` stays fast and a problem in
 # one of them never breaks the core.
-_LAZY_MODULES = ("nn", "optim", "utils", "datasets", "tokenizers", "models", "viz", "serialization")
+_LAZY_MODULES = ("nn", "optim", "utils", "datasets", "tokenizers", "models", "viz", "serialization", "cuda")
 _LAZY_NAMES = {"save": "serialization", "load": "serialization", "Generator": "utils.data.sampler"}
 
 

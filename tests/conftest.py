@@ -1,3 +1,10 @@
+import os
+
+# One BLAS thread per test process: with pytest-xdist's workers on a 2-core machine, OpenBLAS
+# threads busy-wait on each other and a small matmul can stall for seconds.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import sys
 from pathlib import Path
 

@@ -305,3 +305,18 @@ def test_repr_matches_torch(expr):
     want = want.replace("grad_fn=<MulBackward0>", "grad_fn=<MulBackward>")
     assert got == want
     assert str(eval(expr.replace("L.", "ember."))) == repr(eval(expr.replace("L.", "ember.")))
+
+
+def test_random_factories_use_their_generator():
+    def draw():
+        g = ember.Generator().manual_seed(0)
+        return [ember.randperm(10, generator=g).tolist(), ember.rand(3, generator=g).tolist(),
+                ember.randn(3, generator=g).tolist(), ember.randint(0, 9, (4,), generator=g).tolist()]
+
+    first = draw()
+    ember.manual_seed(123)  # the global generator must not matter
+    assert draw() == first
+
+
+def test_cuda_is_not_available():
+    assert ember.cuda.is_available() is False and ember.cuda.device_count() == 0

@@ -57,6 +57,16 @@ def _size(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _rng_of(generator: Any) -> Any:
+    """The backend stream of an ``ember.Generator`` (None: the global generator)."""
+    if generator is None:
+        return None
+    stream = getattr(generator, "_rng", None)
+    if stream is None:
+        raise TypeError(f"generator must be an ember.Generator, got {type(generator).__name__}")
+    return stream
+
+
 def _finish(buf: Any, requires_grad: bool) -> Tensor:
     t = _make(buf, None)
     if requires_grad:
@@ -218,13 +228,13 @@ def eye(
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Tensor:
     """Uniform random values in [0, 1)."""
-    return _finish(_Buf.uniform(_size(size, "rand"), 0.0, 1.0, _random_float(dtype, "rand")), requires_grad)
+    return _finish(_Buf.uniform(_size(size, "rand"), 0.0, 1.0, _random_float(dtype, "rand"), _rng_of(generator)), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Tensor:
     """Standard normal random values."""
-    return _finish(_Buf.normal(_size(size, "randn"), 0.0, 1.0, _random_float(dtype, "randn")), requires_grad)
+    return _finish(_Buf.normal(_size(size, "randn"), 0.0, 1.0, _random_float(dtype, "randn"), _rng_of(generator)), requires_grad)
 
 
 def _random_float(dtype: Any, op: str) -> dtypes.dtype:
@@ -246,13 +256,13 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
     if low >= high:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     return _finish(
-        _Buf.randint(low, high, _size((size,), "randint"), dtypes.to_dtype(dtype or dtypes.int64)), False
+        _Buf.randint(low, high, _size((size,), "randint"), dtypes.to_dtype(dtype or dtypes.int64), _rng_of(generator)), False
     )
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
     """A random permutation of 0 .. n-1."""
-    return _make(_Buf.permutation(n, dtypes.to_dtype(dtype or dtypes.int64)), None)
+    return _make(_Buf.permutation(n, dtypes.to_dtype(dtype or dtypes.int64), _rng_of(generator)), None)
 
 
 def _like(name: str, maker: Any) -> Any:

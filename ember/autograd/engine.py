@@ -120,24 +120,24 @@ def run_backward(
     # Leaf gradients are summed here first and stored once at the end, so a leaf's
     # hooks see its total gradient (as PyTorch's AccumulateGrad does).
     leaf_grads: dict[int, list] = {}
-    for t, g in roots:
+    for t, root_grad in roots:
         if t._ctx is None:
             entry = leaf_grads.get(id(t))
             if entry is None:
-                leaf_grads[id(t)] = [t, g]
+                leaf_grads[id(t)] = [t, root_grad]
             else:
-                entry[1] = entry[1] + g
+                entry[1] = entry[1] + root_grad
         else:
             prev = grads.get(t._ctx)
-            grads[t._ctx] = g if prev is None else prev + g
+            grads[t._ctx] = root_grad if prev is None else prev + root_grad
     captured: dict[int, Buffer] = {}
     cap_ids: dict[int, int] = {}
     cap_fns: dict[int, int] = {}
     if capture is not None:
-        for k, t in enumerate(capture):
-            cap_ids[id(t)] = k
+        for slot, t in enumerate(capture):
+            cap_ids[id(t)] = slot
             if t._ctx is not None:
-                cap_fns[id(t._ctx)] = k
+                cap_fns[id(t._ctx)] = slot
     deps = dependencies([t._ctx for t, _ in roots if t._ctx is not None])
     ready = [fn for fn, n in deps.items() if n == 0]
     anomaly = _grad_state.anomaly
@@ -146,7 +146,7 @@ def run_backward(
     try:
         while ready:
             fn = ready.pop()
-            inputs = fn.inputs
+            inputs: tuple[Tensor, ...] = fn.inputs  # type: ignore[assignment]  # dependencies() checked it
             g = grads.pop(fn, None)
             res: Any = ()
             if g is not None:  # else no gradient reached fn: only release its inputs below

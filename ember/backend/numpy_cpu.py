@@ -144,34 +144,43 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.eye(n, m, dtype=_TO_NP[dtype]))
 
     @staticmethod
-    def uniform(shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype) -> NumpyBuffer:
+    def uniform(shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype,
+                gen: _Rng | None = None) -> NumpyBuffer:
+        """Uniform samples in [low, high) from ``gen`` (default: the global generator)."""
+        g = (gen or rng).gen
         nd = _TO_NP[dtype]
         if nd in (np.float32, np.float64):
-            out = rng.gen.random(shape, dtype=nd)
+            out = g.random(shape, dtype=nd)
         else:
-            out = rng.gen.random(shape).astype(nd)
+            out = g.random(shape).astype(nd)
         if low != 0.0 or high != 1.0:
             out = out * nd.type(high - low) + nd.type(low)
         return NumpyBuffer(np.asarray(out, dtype=nd))
 
     @staticmethod
-    def normal(shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype) -> NumpyBuffer:
+    def normal(shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype,
+               gen: _Rng | None = None) -> NumpyBuffer:
+        """Normal samples from ``gen`` (default: the global generator)."""
+        g = (gen or rng).gen
         nd = _TO_NP[dtype]
         if nd in (np.float32, np.float64):
-            out = rng.gen.standard_normal(shape, dtype=nd)
+            out = g.standard_normal(shape, dtype=nd)
         else:
-            out = rng.gen.standard_normal(shape).astype(nd)
+            out = g.standard_normal(shape).astype(nd)
         if mean != 0.0 or std != 1.0:
             out = out * nd.type(std) + nd.type(mean)
         return NumpyBuffer(np.asarray(out, dtype=nd))
 
     @staticmethod
-    def randint(low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> NumpyBuffer:
-        return NumpyBuffer(rng.gen.integers(low, high, size=shape, dtype=_TO_NP[dtype]))
+    def randint(low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype,
+                gen: _Rng | None = None) -> NumpyBuffer:
+        """Integers in [low, high) from ``gen`` (default: the global generator)."""
+        return NumpyBuffer((gen or rng).gen.integers(low, high, size=shape, dtype=_TO_NP[dtype]))
 
     @staticmethod
-    def permutation(n: int, dtype: dtypes.dtype) -> NumpyBuffer:
-        return NumpyBuffer(rng.gen.permutation(n).astype(_TO_NP[dtype]))
+    def permutation(n: int, dtype: dtypes.dtype, gen: _Rng | None = None) -> NumpyBuffer:
+        """A random permutation of 0 .. n-1 from ``gen`` (default: the global generator)."""
+        return NumpyBuffer((gen or rng).gen.permutation(n).astype(_TO_NP[dtype], copy=False))
 
     # ---- data loading: draws from a given generator (ember.Generator) ----------------
     @staticmethod
@@ -180,17 +189,6 @@ class NumpyBuffer(Buffer):
         r = _Rng()
         r.seed(seed)
         return r
-
-    @staticmethod
-    def permutation_from(gen: _Rng, n: int, dtype: dtypes.dtype) -> NumpyBuffer:
-        """``permutation`` drawn from ``gen`` (the global ``rng`` or one from ``new_rng``)."""
-        return NumpyBuffer(gen.gen.permutation(n).astype(_TO_NP[dtype], copy=False))
-
-    @staticmethod
-    def randint_from(gen: _Rng, low: int, high: int, shape: tuple[int, ...],
-                     dtype: dtypes.dtype) -> NumpyBuffer:
-        """``randint`` drawn from ``gen``."""
-        return NumpyBuffer(gen.gen.integers(low, high, size=shape, dtype=_TO_NP[dtype]))
 
     def multinomial(self, num_samples: int, replacement: bool) -> NumpyBuffer:
         """Sample column indices from each row of non-negative weights (1-d or 2-d)."""

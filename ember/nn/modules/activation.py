@@ -8,7 +8,19 @@ from ember.nn.module import Module
 
 
 class ReLU(Module):
-    """max(x, 0)."""
+    """Apply ``max(x, 0)`` elementwise.
+
+    Args:
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.ReLU()(ember.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -22,14 +34,29 @@ class ReLU(Module):
 
 
 class ReLU6(ReLU):
-    """min(max(x, 0), 6)."""
+    """Apply ``min(max(x, 0), 6)`` elementwise.
+
+    Args:
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.relu6(input)
 
 
 class GELU(Module):
-    """x Phi(x); ``approximate='tanh'`` uses the tanh approximation."""
+    """Apply the Gaussian error linear unit ``x * Phi(x)`` elementwise.
+
+    Args:
+        approximate: ``'none'`` (default, exact with erf) or ``'tanh'`` (GPT-2's
+            approximation ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``).
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -43,36 +70,76 @@ class GELU(Module):
 
 
 class SiLU(ReLU):
-    """x sigmoid(x)."""
+    """Apply ``x * sigmoid(x)`` (swish) elementwise.
+
+    Args:
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
 
 
 class Mish(ReLU):
-    """x tanh(softplus(x))."""
+    """Apply ``x * tanh(softplus(x))`` elementwise.
+
+    Args:
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input)
 
 
 class Tanh(Module):
+    """Apply the hyperbolic tangent elementwise.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
+
     def forward(self, input: Tensor) -> Tensor:
         return input.tanh()
 
 
 class Sigmoid(Module):
+    """Apply ``1 / (1 + exp(-x))`` elementwise.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
+
     def forward(self, input: Tensor) -> Tensor:
         return input.sigmoid()
 
 
 class LogSigmoid(Module):
+    """Apply ``log(sigmoid(x)) = -softplus(-x)`` elementwise, stable for large ``|x|``.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
+
     def forward(self, input: Tensor) -> Tensor:
         return F.logsigmoid(input)
 
 
 class Softmax(Module):
-    """exp(x) / sum(exp(x)) along ``dim``."""
+    """Apply ``exp(x) / sum(exp(x))`` along ``dim``, so each slice sums to 1.
+
+    Args:
+        dim: the dimension to normalise. None picks PyTorch's legacy default (0 for
+            0-, 1- and 3-d inputs, else 1); pass it explicitly.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
@@ -86,21 +153,43 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    """log(softmax(x)) along ``dim``."""
+    """Apply ``log(softmax(x))`` along ``dim``, computed without forming the softmax.
+
+    Args:
+        dim: the dimension to normalise (None: PyTorch's legacy default, as in ``Softmax``).
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
 
 
 class Softmin(Softmax):
-    """softmax(-x) along ``dim``."""
+    """Apply ``softmax(-x)`` along ``dim``.
+
+    Args:
+        dim: the dimension to normalise (None: PyTorch's legacy default, as in ``Softmax``).
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softmin(input, self.dim)
 
 
 class LeakyReLU(Module):
-    """x if x > 0 else negative_slope * x."""
+    """Apply ``x`` where ``x >= 0``, else ``negative_slope * x``, elementwise.
+
+    Args:
+        negative_slope: the slope for negative inputs (default 0.01).
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
@@ -115,7 +204,15 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """x if x > 0 else alpha (e^x - 1)."""
+    """Apply ``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``, elementwise.
+
+    Args:
+        alpha: the scale of the negative part, which tends to ``-alpha`` (default 1.0).
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
@@ -130,7 +227,15 @@ class ELU(Module):
 
 
 class Softplus(Module):
-    """log(1 + e^(beta x)) / beta, linear above ``threshold``."""
+    """Apply ``log(1 + exp(beta * x)) / beta`` elementwise, and ``x`` where ``beta * x > threshold``.
+
+    Args:
+        beta: the sharpness (default 1.0).
+        threshold: above this value of ``beta * x`` the function is the identity (default 20.0).
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -145,7 +250,19 @@ class Softplus(Module):
 
 
 class Hardtanh(Module):
-    """x clamped to [min_val, max_val]."""
+    """Clamp the input to ``[min_val, max_val]`` elementwise.
+
+    Args:
+        min_val: the lower bound (default -1.0).
+        max_val: the upper bound (default 1.0).
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Raises:
+        ValueError: if ``min_val > max_val``.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
@@ -161,7 +278,14 @@ class Hardtanh(Module):
 
 
 class GLU(Module):
-    """a * sigmoid(b) for the two halves a, b of the input along ``dim``."""
+    """Apply the gated linear unit ``a * sigmoid(b)``, where ``a`` and ``b`` are the two halves of the input.
+
+    Args:
+        dim: the dimension split in half (default -1); its size must be even.
+
+    Shape:
+        input (*, 2n, *) -> output (*, n, *), halved along ``dim``.
+    """
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()

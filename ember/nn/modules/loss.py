@@ -32,9 +32,29 @@ class _WeightedLoss(_Loss):
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """Cross entropy of logits (N, C, ...) against class indices (N, ...) or class probabilities.
+    """Compute the cross entropy between logits and class indices or class probabilities.
 
-    See ``ember.nn.functional.cross_entropy``.
+    The loss of one sample is ``logsumexp(x) - x[target]``, computed as one fused,
+    stable Function (see ``ember.nn.functional.cross_entropy``).
+
+    Args:
+        weight: a (C,) tensor of per-class weights; ``'mean'`` then divides by the total
+            weight of the counted targets.
+        ignore_index: targets equal to it contribute nothing (default -100).
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+        label_smoothing: in [0, 1]; mixes the target with the uniform distribution (default 0.0).
+
+    Shape:
+        input (N, C), (N, C, d1, ...) or unbatched (C,); target of class indices (N),
+        (N, d1, ...) or (), any integer dtype, or of class probabilities with the input's
+        shape and dtype -> a 0-d loss, or the target's shape with ``reduction='none'``.
+
+    Example:
+        >>> import ember
+        >>> loss = ember.nn.CrossEntropyLoss()(ember.zeros(2, 4), ember.tensor([0, 3]))
+        >>> round(loss.item(), 4)  # log(4)
+        1.3863
     """
 
     def __init__(
@@ -52,7 +72,21 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
-    """Negative log likelihood of log-probabilities (N, C, ...) at class indices (N, ...)."""
+    """Compute the negative log likelihood ``-x[target]`` of log-probabilities at class indices.
+
+    Use it after ``LogSoftmax``; ``CrossEntropyLoss`` fuses the two.
+
+    Args:
+        weight: a (C,) tensor of per-class weights; ``'mean'`` then divides by the total
+            weight of the counted targets.
+        ignore_index: targets equal to it contribute nothing (default -100).
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+
+    Shape:
+        input (N, C), (N, C, d1, ...) or unbatched (C,); target of class indices (N),
+        (N, d1, ...) or () -> a 0-d loss, or the target's shape with ``reduction='none'``.
+    """
 
     def __init__(
         self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
@@ -68,21 +102,49 @@ class NLLLoss(_WeightedLoss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error (x - y)^2."""
+    """Compute the squared error ``(x - y)^2``, averaged by default.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+
+    Shape:
+        input (*), target of the same shape (or broadcastable to it) -> a 0-d loss, or the
+        broadcast shape with ``reduction='none'``.
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """Mean absolute error |x - y|."""
+    """Compute the absolute error ``|x - y|``, averaged by default.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+
+    Shape:
+        input (*), target of the same shape (or broadcastable to it) -> a 0-d loss, or the
+        broadcast shape with ``reduction='none'``.
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
-    """Squared error below ``beta``, absolute error above it."""
+    """Compute ``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, for ``d = x - y``.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+        beta: where the loss turns from quadratic to linear, >= 0 (default 1.0; 0 gives L1).
+
+    Shape:
+        input (*), target of the same shape (or broadcastable to it) -> a 0-d loss, or the
+        broadcast shape with ``reduction='none'``.
+    """
 
     def __init__(
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
@@ -96,7 +158,16 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Squared error below ``delta``, delta-scaled absolute error above it."""
+    """Compute ``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``, for ``d = x - y``.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        delta: where the loss turns from quadratic to linear, > 0 (default 1.0).
+
+    Shape:
+        input (*), target of the same shape (or broadcastable to it) -> a 0-d loss, or the
+        broadcast shape with ``reduction='none'``.
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
@@ -107,14 +178,39 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross entropy of probabilities."""
+    """Compute the binary cross entropy ``-w (y log x + (1 - y) log(1 - x))`` of probabilities.
+
+    Each log is clamped to >= -100, as in PyTorch, so a probability of exactly 0 or 1
+    gives a finite loss. Prefer ``BCEWithLogitsLoss`` on logits: it is stable.
+
+    Args:
+        weight: a rescaling weight broadcast to the input's shape.
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+
+    Shape:
+        input (*) of probabilities in [0, 1], target of the same shape -> a 0-d loss, or
+        (*) with ``reduction='none'``.
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross entropy of sigmoid(logits), computed stably; ``pos_weight`` weights positives."""
+    """Compute the binary cross entropy of ``sigmoid(x)`` directly from the logits ``x``, stably.
+
+    Args:
+        weight: a rescaling weight broadcast to the input's shape.
+        reduction: ``'mean'`` (default), ``'sum'``, or ``'none'`` for one loss per element.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+        pos_weight: a weight of the positive term, broadcast over the last dimension
+            (e.g. one per class, to trade recall for precision).
+
+    Shape:
+        input (*) of logits, target of the same shape -> a 0-d loss, or (*) with
+        ``reduction='none'``.
+    """
 
     def __init__(
         self, weight: Tensor | None = None, size_average: bool | None = None, reduce: bool | None = None,
@@ -131,8 +227,18 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    """KL divergence of log-probabilities from a target distribution (``reduction='batchmean'`` is the true "
-    "mean)."""
+    """Compute the KL divergence ``y (log y - x)`` of log-probabilities ``x`` from targets ``y``.
+
+    Args:
+        reduction: ``'mean'`` (default: over all elements), ``'batchmean'`` (the sum
+            divided by the batch size: the true KL divergence), ``'sum'`` or ``'none'``.
+        size_average, reduce: PyTorch's deprecated flags; when either is given it overrides ``reduction``.
+        log_target: whether the target is given as log-probabilities too (default False).
+
+    Shape:
+        input (*) of log-probabilities, target of the same shape -> a 0-d loss, or (*)
+        with ``reduction='none'``.
+    """
 
     def __init__(
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",

@@ -210,7 +210,7 @@ def random_split(dataset: Any, lengths: Sequence[int | float], generator: Any = 
     if sum(sizes) != n:
         raise ValueError(f"random_split: sum of input lengths {sizes} ({sum(sizes)}) does not equal "
                          f"the length of the input dataset ({n})")
-    perm = _Buf.permutation_from(resolve_rng(gen, "random_split"), n, dtypes.int64).tolist()
+    perm = _Buf.permutation(n, dtypes.int64, resolve_rng(gen, "random_split")).tolist()
     out, offset = [], 0
     for length in sizes:
         out.append(Subset(dataset, perm[offset : offset + length]))

@@ -159,9 +159,9 @@ class RandomSampler(Sampler):
         if n == 0:
             return _Buf.full((0,), 0, dtypes.int64)
         if self.replacement:
-            return _Buf.randint_from(gen, 0, n, (k,), dtypes.int64)
+            return _Buf.randint(0, n, (k,), dtypes.int64, gen)
         # more samples than items: whole permutations back to back, then part of one more
-        perms = [_Buf.permutation_from(gen, n, dtypes.int64) for _ in range(-(-k // n))]
+        perms = [_Buf.permutation(n, dtypes.int64, gen) for _ in range(-(-k // n))]
         idx = perms[0] if len(perms) == 1 else _Buf.concatenate(perms, 0)
         return idx if idx.shape[0] == k else idx.getitem(slice(0, k))
 
@@ -181,7 +181,7 @@ class SubsetRandomSampler(Sampler):
 
     def __iter__(self) -> Iterator[Any]:
         gen = resolve_rng(self.generator, "SubsetRandomSampler")
-        for i in _Buf.permutation_from(gen, len(self.indices), dtypes.int64).tolist():
+        for i in _Buf.permutation(len(self.indices), dtypes.int64, gen).tolist():
             yield self.indices[i]
 
 
