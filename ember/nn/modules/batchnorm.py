@@ -14,14 +14,13 @@ from ember.nn.parameter import Parameter
 
 
 class _BatchNorm(Module):
-    """y = (x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1).
+    """Normalise per channel (dim 1): the shared code of ``BatchNorm1d``, ``2d`` and ``3d``.
 
     In training the batch's statistics are used (biased variance) and the running
     ones are updated: ``running = (1 - momentum) running + momentum batch`` with the
-    unbiased variance; ``momentum=None`` gives a cumulative average. In evaluation
-    (or with ``track_running_stats=False`` and no running buffers) the stored
-    statistics are used. Buffers: ``running_mean`` (zeros), ``running_var`` (ones),
-    ``num_batches_tracked`` (int64 0).
+    unbiased variance; ``momentum=None`` gives a cumulative average. In evaluation the
+    running statistics are used; without them (``track_running_stats=False``) the
+    batch's statistics are used in both modes.
     """
 
     _expected_dims: tuple[int, ...] = ()
@@ -52,6 +51,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
+        """Reset ``running_mean`` to zeros, ``running_var`` to ones, ``num_batches_tracked`` to 0."""
         if self.track_running_stats:
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
@@ -94,18 +94,84 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) inputs."""
+    """Apply batch normalisation per channel to (N, C) or (N, C, L) inputs.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``. In training the batch's mean
+    and biased variance are used, and the buffers ``running_mean`` (zeros at first) and
+    ``running_var`` (ones) are updated as ``(1 - momentum) * running + momentum * batch``
+    with the unbiased variance; ``num_batches_tracked`` counts the steps. In evaluation
+    the running statistics are used instead (unless ``track_running_stats=False``, which
+    keeps no buffers and always uses the batch's statistics).
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance (default 1e-5).
+        momentum: the weight of the new batch in the running statistics (default 0.1);
+            None gives a cumulative average over ``num_batches_tracked``.
+        affine: whether to learn ``weight`` (ones) and ``bias`` (zeros) per channel (default True).
+        track_running_stats: whether to keep the running statistics (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+        bias: whether to learn ``bias`` when ``affine`` (default True).
+
+    Shape:
+        input (N, C) or (N, C, L) -> output of the same shape.
+    """
 
     _expected_dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) inputs."""
+    """Apply batch normalisation per channel to (N, C, H, W) images.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``. In training the batch's mean
+    and biased variance are used, and the buffers ``running_mean`` (zeros at first) and
+    ``running_var`` (ones) are updated as ``(1 - momentum) * running + momentum * batch``
+    with the unbiased variance; ``num_batches_tracked`` counts the steps. In evaluation
+    the running statistics are used instead (unless ``track_running_stats=False``, which
+    keeps no buffers and always uses the batch's statistics).
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance (default 1e-5).
+        momentum: the weight of the new batch in the running statistics (default 0.1);
+            None gives a cumulative average over ``num_batches_tracked``.
+        affine: whether to learn ``weight`` (ones) and ``bias`` (zeros) per channel (default True).
+        track_running_stats: whether to keep the running statistics (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+        bias: whether to learn ``bias`` when ``affine`` (default True).
+
+    Shape:
+        input (N, C, H, W) -> output of the same shape.
+    """
 
     _expected_dims = (4,)
 
 
 class BatchNorm3d(_BatchNorm):
-    """Batch norm over (N, C, D, H, W) inputs."""
+    """Apply batch normalisation per channel to (N, C, D, H, W) volumes.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``. In training the batch's mean
+    and biased variance are used, and the buffers ``running_mean`` (zeros at first) and
+    ``running_var`` (ones) are updated as ``(1 - momentum) * running + momentum * batch``
+    with the unbiased variance; ``num_batches_tracked`` counts the steps. In evaluation
+    the running statistics are used instead (unless ``track_running_stats=False``, which
+    keeps no buffers and always uses the batch's statistics).
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance (default 1e-5).
+        momentum: the weight of the new batch in the running statistics (default 0.1);
+            None gives a cumulative average over ``num_batches_tracked``.
+        affine: whether to learn ``weight`` (ones) and ``bias`` (zeros) per channel (default True).
+        track_running_stats: whether to keep the running statistics (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+        bias: whether to learn ``bias`` when ``affine`` (default True).
+
+    Shape:
+        input (N, C, D, H, W) -> output of the same shape.
+    """
 
     _expected_dims = (5,)

@@ -8,10 +8,20 @@ from ember.nn.module import Module
 
 
 class Dropout(Module):
-    """Zero each element with probability ``p`` in training and scale the rest by 1 / (1 - p).
+    """Zero each element with probability ``p`` in training and scale the rest by ``1 / (1 - p)``.
 
     In evaluation mode it is the identity. Masks come from ember's global generator
     (``ember.manual_seed``).
+
+    Args:
+        p: the probability of zeroing an element, in [0, 1] (default 0.5).
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Raises:
+        ValueError: if ``p`` is outside [0, 1].
+
+    Shape:
+        input (*) -> output of the same shape.
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:

@@ -9,7 +9,20 @@ from ember.nn.module import Module
 
 
 class Flatten(Module):
-    """Merge dims ``start_dim`` to ``end_dim`` into one (by default all but the batch dim)."""
+    """Merge dims ``start_dim`` to ``end_dim`` into one (by default all but the batch dim).
+
+    Args:
+        start_dim: the first dim to merge (default 1).
+        end_dim: the last dim to merge (default -1).
+
+    Shape:
+        input (N, *dims) -> output (N, prod(dims)) with the defaults.
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Flatten()(ember.zeros(8, 1, 28, 28)).shape
+        ember.Size([8, 784])
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
@@ -23,7 +36,16 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    """Split dim ``dim`` into ``unflattened_size``."""
+    """Split dimension ``dim`` into ``unflattened_size``.
+
+    Args:
+        dim: the dimension to split.
+        unflattened_size: the new sizes; their product must equal the size of ``dim``
+            (one entry may be -1).
+
+    Shape:
+        input (*, S, *) -> output (*, *unflattened_size, *), with S at ``dim``.
+    """
 
     def __init__(self, dim: int, unflattened_size: Any) -> None:
         super().__init__()

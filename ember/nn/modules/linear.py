@@ -14,7 +14,11 @@ from ember.nn.parameter import Parameter
 
 
 class Identity(Module):
-    """Return the input unchanged (arguments are accepted and ignored)."""
+    """Return the input unchanged (constructor arguments are accepted and ignored).
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -24,14 +28,26 @@ class Identity(Module):
 
 
 class Linear(Module):
-    """y = x W^T + b.
+    """Apply the affine map ``y = x W^T + b`` to the last dimension.
 
     Weight (out_features, in_features) and bias (out_features) start from
     U(-1/sqrt(in_features), 1/sqrt(in_features)), PyTorch's default (kaiming_uniform_
     with a = sqrt(5)).
 
+    Args:
+        in_features: the size of each input's last dimension.
+        out_features: the size of each output's last dimension.
+        bias: whether to learn the additive bias ``b`` (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+        for PyTorch compatibility.
+
     Shape:
         input (..., in_features) -> output (..., out_features).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Linear(784, 10)(ember.zeros(32, 784)).shape
+        ember.Size([32, 10])
     """
 
     def __init__(
@@ -64,9 +80,22 @@ class Linear(Module):
 
 
 class Bilinear(Module):
-    """y = x1^T W x2 + b, with weight (out_features, in1_features, in2_features).
+    """Apply ``y_k = x1^T W_k x2 + b_k`` for each output feature ``k``.
 
-    Weight and bias start from U(-1/sqrt(in1_features), 1/sqrt(in1_features)).
+    Weight (out_features, in1_features, in2_features) and bias (out_features) start
+    from U(-1/sqrt(in1_features), 1/sqrt(in1_features)).
+
+    Args:
+        in1_features: the size of the first input's last dimension.
+        in2_features: the size of the second input's last dimension.
+        out_features: the size of the output's last dimension.
+        bias: whether to learn the additive bias (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+        for PyTorch compatibility.
+
+    Shape:
+        input1 (..., in1_features), input2 (..., in2_features) with the same leading
+        dims -> output (..., out_features).
     """
 
     def __init__(

@@ -19,9 +19,22 @@ def _shape(normalized_shape: Any) -> tuple[int, ...]:
 
 
 class LayerNorm(Module):
-    """y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias over the trailing ``normalized_shape`` dims.
+    """Normalise over the trailing ``normalized_shape`` dims, then scale and shift.
 
-    The variance is biased; weight starts at ones and bias at zeros.
+    ``y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias``, with the biased variance,
+    computed as one fused Function. ``weight`` starts at ones and ``bias`` at zeros.
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int for the last dim).
+        eps: added to the variance (default 1e-5).
+        elementwise_affine: whether to learn ``weight`` and ``bias`` of shape
+            ``normalized_shape`` (default True).
+        bias: whether to learn ``bias`` too (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+
+    Shape:
+        input (*, *normalized_shape) -> output of the same shape.
     """
 
     def __init__(
@@ -59,9 +72,20 @@ class LayerNorm(Module):
 
 
 class RMSNorm(Module):
-    """y = x / sqrt(mean(x^2) + eps) * weight over the trailing ``normalized_shape`` dims.
+    """Divide by the root mean square over the trailing ``normalized_shape`` dims, then scale.
 
-    ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch.
+    ``y = x / sqrt(mean(x^2) + eps) * weight``; ``weight`` starts at ones.
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int for the last dim).
+        eps: added to the mean square; None (default) uses the machine epsilon of the
+            input's dtype, as PyTorch does.
+        elementwise_affine: whether to learn ``weight`` (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+
+    Shape:
+        input (*, *normalized_shape) -> output of the same shape.
     """
 
     def __init__(
@@ -90,6 +114,21 @@ class RMSNorm(Module):
 
 class GroupNorm(Module):
     """Normalise groups of ``num_channels / num_groups`` channels per sample; scale and shift per channel.
+
+    Mean and (biased) variance are taken over the group's channels and all positions;
+    ``weight`` (ones) and ``bias`` (zeros) have one entry per channel.
+
+    Args:
+        num_groups: how many groups the channels form; must divide ``num_channels``.
+        num_channels: C, the size of dimension 1.
+        eps: added to the variance (default 1e-5).
+        affine: whether to learn ``weight`` and ``bias`` (default True).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+        bias: whether to learn ``bias`` too (default True).
+
+    Raises:
+        ValueError: if ``num_groups`` does not divide ``num_channels``.
 
     Shape:
         input (N, C, *) -> output of the same shape.

@@ -32,7 +32,24 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool1d(_MaxPoolNd):
-    """Take the maximum over sliding windows of (N, C, L) or (C, L) input."""
+    """Take the maximum over sliding windows of (N, C, L) or (C, L) input.
+
+    With ``return_indices`` the layer also returns the position along L of each
+    maximum (the first one in a window of ties, as PyTorch).
+
+    Args:
+        kernel_size: the window size (an int, or one per spatial dim).
+        stride: the step between windows (default ``kernel_size``).
+        padding: implicit -inf padding on both sides (default 0); at most half the kernel.
+        dilation: the spacing between window elements (default 1).
+        return_indices: also return the index of each maximum (default False).
+        ceil_mode: round the output size up instead of down (default False).
+
+    Shape:
+        input (N, C, L_in) or (C, L_in) -> output (N, C, L_out) or (C, L_out), with
+        ``L_out = floor((L_in + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1``
+        (rounded up with ``ceil_mode``).
+    """
 
     def forward(self, input: Tensor) -> Any:
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
@@ -42,8 +59,22 @@ class MaxPool1d(_MaxPoolNd):
 class MaxPool2d(_MaxPoolNd):
     """Take the maximum over sliding windows of (N, C, H, W) or (C, H, W) input.
 
-    ``stride`` defaults to ``kernel_size``; with ``return_indices`` the layer also returns
-    the flat H*W index of each maximum (the first one in a window of ties, as PyTorch).
+    With ``return_indices`` the layer also returns the flat H*W index of each maximum
+    (the first one in a window of ties, as PyTorch).
+
+    Args:
+        kernel_size: the window size (an int, or one per spatial dim).
+        stride: the step between windows (default ``kernel_size``).
+        padding: implicit -inf padding on both sides (default 0); at most half the kernel.
+        dilation: the spacing between window elements (default 1).
+        return_indices: also return the index of each maximum (default False).
+        ceil_mode: round the output size up instead of down (default False).
+
+    Shape:
+        input (N, C, H_in, W_in) or (C, H_in, W_in) -> output (N, C, H_out, W_out) or
+        (C, H_out, W_out), each of H and W with
+        ``out = floor((in + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1``
+        (rounded up with ``ceil_mode``).
 
     Example:
         >>> import ember
@@ -57,7 +88,19 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class AvgPool1d(Module):
-    """Average sliding windows of (N, C, L) or (C, L) input."""
+    """Average sliding windows of (N, C, L) or (C, L) input.
+
+    Args:
+        kernel_size: the window size (an int, or one per spatial dim).
+        stride: the step between windows (default ``kernel_size``).
+        padding: implicit zero padding on both sides (default 0); at most half the kernel.
+        ceil_mode: round the output size up instead of down (default False).
+        count_include_pad: count the padded zeros in the divisor (default True).
+
+    Shape:
+        input (N, C, L_in) or (C, L_in) -> output (N, C, L_out) or (C, L_out), with
+        ``L_out = floor((L_in + 2 padding - kernel_size) / stride) + 1`` (rounded up with ``ceil_mode``).
+    """
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
@@ -79,8 +122,18 @@ class AvgPool1d(Module):
 class AvgPool2d(Module):
     """Average sliding windows of (N, C, H, W) or (C, H, W) input.
 
-    Padded zeros count in the divisor unless ``count_include_pad=False``;
-    ``divisor_override`` replaces the divisor.
+    Args:
+        kernel_size: the window size (an int, or one per spatial dim).
+        stride: the step between windows (default ``kernel_size``).
+        padding: implicit zero padding on both sides (default 0); at most half the kernel.
+        ceil_mode: round the output size up instead of down (default False).
+        count_include_pad: count the padded zeros in the divisor (default True).
+        divisor_override: if given, divide every window's sum by it instead.
+
+    Shape:
+        input (N, C, H_in, W_in) or (C, H_in, W_in) -> output (N, C, H_out, W_out) or
+        (C, H_out, W_out), each of H and W with
+        ``out = floor((in + 2 padding - kernel_size) / stride) + 1`` (rounded up with ``ceil_mode``).
     """
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -100,7 +153,16 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool1d(Module):
-    """Average (N, C, L) input over ``output_size`` bins whose edges adapt to L."""
+    """Average (N, C, L) input over ``output_size`` bins whose edges adapt to L.
+
+    Bin ``i`` covers ``[floor(i L / out), ceil((i + 1) L / out))``, as in PyTorch.
+
+    Args:
+        output_size: the number of bins.
+
+    Shape:
+        input (N, C, L) or (C, L) -> output (N, C, output_size) or (C, output_size).
+    """
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
@@ -114,7 +176,14 @@ class AdaptiveAvgPool1d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Average (N, C, H, W) input over an ``output_size`` grid of bins (``None`` keeps that size).
+    """Average (N, C, H, W) input over an ``output_size`` grid of bins whose edges adapt to H and W.
+
+    Args:
+        output_size: ``(H_out, W_out)``, or an int for a square grid; ``None`` in either
+            place keeps that input size.
+
+    Shape:
+        input (N, C, H, W) or (C, H, W) -> output (N, C, H_out, W_out) or (C, H_out, W_out).
 
     Example:
         >>> import ember

@@ -14,12 +14,30 @@ from ember.nn.parameter import Parameter
 
 
 class Embedding(Module):
-    """Map integer indices to rows of a (num_embeddings, embedding_dim) weight, initialised N(0, 1).
+    """Map integer indices to rows of a learnable (num_embeddings, embedding_dim) table.
 
-    The row at ``padding_idx`` starts at zero and gets no gradient.
+    The weight starts from N(0, 1); the row at ``padding_idx`` starts at zero and gets
+    no gradient.
+
+    Args:
+        num_embeddings: the number of rows (the vocabulary size).
+        embedding_dim: the size of each row.
+        padding_idx: a row (negative counts from the end) that stays zero and gets no gradient.
+        max_norm: if given, the rows looked up are renormalised in place to at most this
+            ``norm_type``-norm first, as in PyTorch.
+        norm_type: the p of the norm for ``max_norm`` (default 2.0).
+        scale_grad_by_freq, sparse: stored for PyTorch compatibility; ember does not
+            implement them and the layer ignores them.
+        device, dtype: the weight's dtype (default float32); ``device`` is accepted for
+            PyTorch compatibility.
 
     Shape:
-        indices (*) -> output (*, embedding_dim).
+        indices (*) of an integer dtype -> output (*, embedding_dim).
+
+    Example:
+        >>> import ember
+        >>> ember.nn.Embedding(10, 3)(ember.tensor([[1, 2], [4, 9]])).shape
+        ember.Size([2, 2, 3])
     """
 
     def __init__(
