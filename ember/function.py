@@ -27,6 +27,7 @@ from ember.buffer import Buffer, inplace_clock
 
 if TYPE_CHECKING:
     from ember._tensor import Tensor
+    from ember._tensor.core import TensorCore
 
 _new = object.__new__
 _F, _T = (False,), (True,)
@@ -67,7 +68,7 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
+    def apply(cls, *inputs: TensorCore, **kwargs: Any) -> Tensor:
         """Run the operation on Tensors; record it for autograd if an input needs grad."""
         # The hot path of every operation. One- and two-input calls build no temporary
         # lists or tuples (the needs_input_grad tuples are shared constants): every object

@@ -19,7 +19,7 @@ from ember._tensor.reduce import ReduceMixin
 
 
 class Tensor(
-    TensorCore, ElementwiseMixin, FusedInplaceMixin, ReduceMixin, MovementMixin, IndexingMixin, LinalgMixin
+    ElementwiseMixin, FusedInplaceMixin, ReduceMixin, MovementMixin, IndexingMixin, LinalgMixin, TensorCore
 ):
     """An n-dimensional array that records the operations applied to it for autograd.
 
@@ -43,6 +43,9 @@ class Tensor(
     """
 
     __slots__ = ()
+    # CompareMixin defines __eq__ (elementwise), which would leave Tensor unhashable;
+    # tensors hash by identity, as in PyTorch.
+    __hash__ = TensorCore.__hash__
 
 
 _core._TensorClass = Tensor

@@ -12,12 +12,15 @@ from ember._tensor.promotion import method_function, require_floating
 from ember.ops import activation as A
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = ["relu"]
 
 
-class ActivationMixin:
+class ActivationMixin(_TensorBase):
     """Activation functions on Tensors."""
 
     __slots__ = ()

@@ -10,7 +10,10 @@ from ember._tensor.promotion import as_tensor, binary_operands, method_function
 from ember.ops import compare as C
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = [
     "allclose", "eq", "equal", "ge", "gt", "isfinite", "isinf", "isnan", "le", "logical_and", "logical_not",
@@ -18,7 +21,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-class CompareMixin:
+class CompareMixin(_TensorBase):
     """Comparison operators and logical ops on Tensors."""
 
     __slots__ = ()
@@ -123,12 +126,12 @@ class CompareMixin:
         return _make(self._buf.isfinite(), None)  # type: ignore[attr-defined]
 
     def equal(self, other: Any) -> bool:
-        """True when both tensors have the same shape and values."""
+        """Return True if both tensors have the same shape and values."""
         a, b = self._buf, as_tensor(other, "equal")._buf  # type: ignore[attr-defined]
         return a.shape == b.shape and bool(a.eq(b).all().item())
 
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-        """True when ``|self - other| <= atol + rtol * |other|`` everywhere."""
+        """Return True if ``|self - other| <= atol + rtol * |other|`` everywhere."""
         a, b = self._buf, as_tensor(other, "allclose")._buf  # type: ignore[attr-defined]
         ok = (a - b).abs() <= (b.abs() * rtol + atol)  # type: ignore[attr-defined]
         if equal_nan:

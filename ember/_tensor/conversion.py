@@ -9,7 +9,10 @@ from ember._tensor.core import TensorCore, _make, device
 from ember.ops import elementwise as E
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 # PyTorch's legacy tensor-type names, returned by ``Tensor.type()``
 _TYPE_NAMES = {
@@ -19,7 +22,7 @@ _TYPE_NAMES = {
 }
 
 
-class ConversionMixin:
+class ConversionMixin(_TensorBase):
     """dtype and layout conversion on Tensors."""
 
     __slots__ = ()
@@ -52,7 +55,7 @@ class ConversionMixin:
         return E.Cast.apply(self, dtype=target)  # type: ignore[arg-type]
 
     def type(self, dtype: Any = None) -> Any:
-        """Without arguments, the type name (``'ember.FloatTensor'``); with a dtype, ``to(dtype)``."""
+        """Return the type name (``'ember.FloatTensor'``), or with a dtype, ``to(dtype)``."""
         if dtype is None:
             return f"ember.{_TYPE_NAMES[self._buf.dtype.name]}"  # type: ignore[attr-defined]
         return self.to(dtypes.to_dtype(dtype))
@@ -102,7 +105,7 @@ class ConversionMixin:
         return self  # type: ignore[return-value]
 
     def clone(self) -> Tensor:
-        """A copy with its own memory; gradients flow back to this tensor."""
+        """Return a copy with its own memory; gradients flow back to this tensor."""
         return E.Clone.apply(self)  # type: ignore[arg-type]
 
     def contiguous(self) -> Tensor:

@@ -22,7 +22,7 @@ _new = object.__new__
 
 
 class device:  # noqa: N801 - PyTorch spells it lower-case
-    """Where a tensor's memory lives; ember has ``cpu`` (and a backend per other device)."""
+    """The place where a tensor's memory lives; ember's NumPy backend provides only ``'cpu'``."""
 
     __slots__ = ("type", "index")
 
@@ -298,10 +298,14 @@ class TensorCore:
             gradient: the gradient of some scalar with respect to this tensor; may be
                 omitted only when this tensor has one element.
             retain_graph: keep the graph so backward can run through it again.
+            create_graph: must be False: higher-order gradients are not supported.
+            inputs: accepted for PyTorch compatibility and ignored: every leaf the
+                tensor depends on gets its gradient.
 
         Raises:
             RuntimeError: if the tensor does not require grad, if ``gradient`` is
                 missing for a non-scalar or has the wrong shape, or if the graph was freed.
+            NotImplementedError: if ``create_graph`` is True.
         """
         from ember.autograd.engine import run_backward
 

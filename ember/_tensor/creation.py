@@ -143,7 +143,7 @@ def _to_lists(data: Any) -> Any:
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """Like ``tensor`` but returns ``data`` itself when it already is a tensor of that dtype."""
+    """Convert ``data`` to a tensor like ``tensor``, but return a tensor of that dtype as it is."""
     if isinstance(data, TensorCore) and (dtype is None or dtypes.to_dtype(dtype) is data.dtype):
         return data  # type: ignore[return-value]
     return tensor(data, dtype=dtype)
@@ -167,24 +167,24 @@ def numel(input: Tensor) -> int:
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
+    """Return a tensor of zeros (float32 unless ``dtype`` says otherwise)."""
     return _finish(_Buf.full(_size(size, "zeros"), 0, _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
+    """Return a tensor of ones (float32 unless ``dtype`` says otherwise)."""
     return _finish(_Buf.full(_size(size, "ones"), 1, _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """An uninitialised tensor."""
+    """Return an uninitialised tensor."""
     return _finish(_Buf.empty(_size(size, "empty"), _float_dtype(dtype)), requires_grad)
 
 
 def full(
     size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    """A tensor filled with ``fill_value``; its dtype follows the value as in PyTorch."""
+    """Return a tensor filled with ``fill_value``; its dtype follows the value as in PyTorch."""
     if isinstance(fill_value, TensorCore):
         fill_value = fill_value.item()
     d = dtypes.scalar_dtype(fill_value) if dtype is None else dtypes.to_dtype(dtype)
@@ -193,7 +193,7 @@ def full(
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
-    """Values from ``start`` up to (not including) ``end`` in steps of ``step``."""
+    """Return the values from ``start`` up to (not including) ``end`` in steps of ``step``."""
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -209,7 +209,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    """Return ``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     return _finish(_Buf.linspace(start, end, steps, _float_dtype(dtype)), requires_grad)
@@ -218,7 +218,7 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
 def eye(
     n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    """A 2-d tensor with ones on the diagonal."""
+    """Return a 2-d tensor with ones on the diagonal and zeros elsewhere."""
     for name, v in (("n", n), ("m", m)):
         if v is not None and v < 0:
             raise RuntimeError(f"eye: {name} must be greater or equal to 0, got {v}")
@@ -227,13 +227,13 @@ def eye(
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Tensor:
-    """Uniform random values in [0, 1)."""
+    """Return uniform random values in [0, 1)."""
     return _finish(_Buf.uniform(_size(size, "rand"), 0.0, 1.0, _random_float(dtype, "rand"), _rng_of(generator)), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Tensor:
-    """Standard normal random values."""
+    """Return standard normal random values."""
     return _finish(_Buf.normal(_size(size, "randn"), 0.0, 1.0, _random_float(dtype, "randn"), _rng_of(generator)), requires_grad)
 
 
@@ -246,7 +246,7 @@ def _random_float(dtype: Any, op: str) -> dtypes.dtype:
 
 def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, device: Any = None,
             generator: Any = None, requires_grad: bool = False) -> Tensor:
-    """Random integers in [low, high) (``randint(high, size)`` also works)."""
+    """Return random integers in [low, high) (``randint(high, size)`` also works)."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint: expected randint(low, high, size) or randint(high, size)")
@@ -261,7 +261,7 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
-    """A random permutation of 0 .. n-1."""
+    """Return a random permutation of 0 .. n-1."""
     return _make(_Buf.permutation(n, dtypes.to_dtype(dtype or dtypes.int64), _rng_of(generator)), None)
 
 
@@ -284,12 +284,12 @@ randn_like = _like("randn_like", randn)
 
 def full_like(input: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    """``full`` with the shape (and dtype, unless given) of ``input``."""
+    """Return ``full`` with the shape (and dtype, unless given) of ``input``."""
     return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def randint_like(input: Tensor, low: int, high: int | None = None, dtype: Any = None) -> Tensor:
-    """Return random integers in ``[low, high)`` with ``input``'s shape (``randint_like(x, high)`` starts at 0)."""
+    """Return random integers in ``[low, high)`` with ``input``'s shape (``low`` defaults to 0)."""
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
@@ -311,7 +311,7 @@ def seed() -> int:
 
 
 def get_rng_state() -> dict:
-    """The global generator's state (a JSON-friendly dict), for checkpoints."""
+    """Return the global generator's state (a JSON-friendly dict), for checkpoints."""
     return rng.get_state()
 
 

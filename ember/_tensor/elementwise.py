@@ -205,7 +205,7 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
     multiply = mul
 
     def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
-        """True division, or rounded toward -inf (``'floor'``) or toward zero (``'trunc'``)."""
+        """Return ``self / other``, rounded toward -inf with ``'floor'`` or toward zero with ``'trunc'``."""
         if rounding_mode is None:
             return self / other
         if rounding_mode == "floor":
@@ -235,11 +235,11 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
         return self // other
 
     def remainder(self, other: Any) -> Tensor:
-        """Remainder with the sign of the divisor (Python's ``%``)."""
+        """Return the remainder with the sign of the divisor (Python's ``%``)."""
         return self % other
 
     def fmod(self, other: Any) -> Tensor:
-        """Remainder with the sign of the dividend (C's ``fmod``)."""
+        """Return the remainder with the sign of the dividend (C's ``fmod``)."""
         return E.Fmod.apply(*_int_div_op(self, other, "fmod"))
 
     # ---- unary math ------------------------------------------------------------------
@@ -372,7 +372,7 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
         return self + weight * (end - self)  # type: ignore[operator]
 
     def where(self, condition: Any, other: Any) -> Tensor:
-        """Return ``self`` where ``condition`` is True, else ``other`` (``ember.where(condition, self, other)``)."""
+        """Return ``self`` where ``condition`` is True, else ``other`` (as ``ember.where``)."""
         return where(condition, self, other)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
@@ -455,7 +455,7 @@ fmod = method_function("fmod")
 
 
 def result_type(tensor: Any, other: Any) -> dtypes.dtype:
-    """The dtype an operation on ``tensor`` and ``other`` produces (PyTorch's promotion)."""
+    """Return the dtype an operation on ``tensor`` and ``other`` produces (PyTorch's promotion)."""
     return result_dtype(tensor, other)
 
 

@@ -20,7 +20,10 @@ from ember.ops import indexing as I
 from ember.ops import movement as M
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = [
     "gather", "scatter", "scatter_add", "index_select", "masked_select", "take_along_dim", "nonzero",
@@ -76,7 +79,7 @@ def _as_1d(t: Any) -> Any:
     return M.Reshape.apply(t, shape=(1,)) if t.ndim == 0 else t
 
 
-class IndexingMixin:
+class IndexingMixin(_TensorBase):
     __slots__ = ()
 
     # ---- x[index] ----------------------------------------------------------------------
@@ -128,7 +131,7 @@ class IndexingMixin:
 
     # ---- gather / scatter ------------------------------------------------------------------
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
-        """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (likewise for other dims)."""
+        """Gather values along ``dim``: ``out[i][j] = self[index[i][j]][j]`` for ``dim=0``."""
         d = _check_along_dim(self, dim, index, None, "gather")
         if self.ndim == 0 or index.ndim == 0:  # type: ignore[attr-defined]
             out = I.Gather.apply(_as_1d(self), _as_1d(index), axis=0)
@@ -198,7 +201,7 @@ class IndexingMixin:
         return I.AdvancedIndex.apply(self, index=key, shape=shape, accumulate=True)
 
     def masked_select(self, mask: Tensor) -> Tensor:
-        """The entries where ``mask`` (broadcast with self) is True, as a 1-d tensor."""
+        """Return the entries where ``mask`` (broadcast with self) is True, as a 1-d tensor."""
         if not isinstance(mask, TensorCore) or mask.dtype is not dtypes.bool_:
             got = mask.dtype if isinstance(mask, TensorCore) else type(mask).__name__
             raise RuntimeError(f"masked_select: expected a bool tensor for mask, got {got!r}")
@@ -230,7 +233,7 @@ class IndexingMixin:
         return self.expand(x_to).gather(d, indices.expand(i_to))  # type: ignore[attr-defined]
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
-        """Coordinates of the non-zero entries: an (n, ndim) int64 tensor, or one 1-d tensor per dim."""
+        """Return the coordinates of the non-zero entries: an (n, ndim) int64 tensor, or one per dim."""
         coords = self._buf.nonzero()  # type: ignore[attr-defined]
         if not as_tuple:
             return _make(coords, None)
@@ -243,7 +246,7 @@ class IndexingMixin:
         return self.nonzero()
 
     def select(self, dim: int, index: int) -> Tensor:
-        """The slice at ``index`` along ``dim`` (that dimension removed; a view)."""
+        """Return the slice at ``index`` along ``dim`` (that dimension removed; a view)."""
         nd = self.ndim  # type: ignore[attr-defined]
         if nd == 0:
             raise IndexError("select: cannot be applied to a 0-dim tensor")

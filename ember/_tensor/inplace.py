@@ -16,7 +16,10 @@ from ember._tensor.promotion import as_tensor, broadcast_shapes, result_dtype, s
 from ember.backend import DEFAULT as _Buf
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 Scalar = int | float | bool
 
@@ -39,7 +42,7 @@ def _check_castable(res: dtypes.dtype, d: dtypes.dtype, op: str) -> None:
         raise RuntimeError(f"{op}: result type {res!r} can't be cast to the desired output type {d!r}")
 
 
-class InplaceMixin:
+class InplaceMixin(_TensorBase):
     """In-place arithmetic and fills on Tensors."""
 
     __slots__ = ()

@@ -17,7 +17,10 @@ from ember._tensor.promotion import as_tensor, broadcast_shapes, scalar_value
 from ember.buffer import Buffer
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = ["addcdiv", "addcmul"]
 
@@ -48,27 +51,27 @@ def _number(value: Any, op: str) -> float:
     return float(v)
 
 
-class FusedInplaceMixin:
+class FusedInplaceMixin(_TensorBase):
     """Fused in-place updates (``self += value * a * b`` and friends)."""
 
     __slots__ = ()
 
     def addcmul_(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
-        """In place: ``self += value * tensor1 * tensor2``."""
+        """Add ``value * tensor1 * tensor2`` to this tensor in place and return it."""
         v = _number(value, "addcmul_")
         a, b = _operands(self, "addcmul_", tensor1, tensor2)  # type: ignore[arg-type]
         self._buf.addcmul_(a, b, v)  # type: ignore[attr-defined]
         return self  # type: ignore[return-value]
 
     def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
-        """In place: ``self += value * tensor1 / tensor2``."""
+        """Add ``value * tensor1 / tensor2`` to this tensor in place and return it."""
         v = _number(value, "addcdiv_")
         a, b = _operands(self, "addcdiv_", tensor1, tensor2)  # type: ignore[arg-type]
         self._buf.addcdiv_(a, b, v)  # type: ignore[attr-defined]
         return self  # type: ignore[return-value]
 
     def lerp_(self, end: Any, weight: Any) -> Tensor:
-        """In place: ``self += weight * (end - self)`` (``weight`` a number or a tensor)."""
+        """Move this tensor toward ``end`` in place, ``self += weight * (end - self)``, and return it."""
         if isinstance(weight, TensorCore):
             e, w = _operands(self, "lerp_", end, weight)  # type: ignore[arg-type]
             self._buf.lerp_(e, w)  # type: ignore[attr-defined]
@@ -79,7 +82,7 @@ class FusedInplaceMixin:
         return self  # type: ignore[return-value]
 
     def sqrt_(self) -> Tensor:
-        """In place: ``self = sqrt(self)``."""
+        """Replace every element by its square root in place and return this tensor."""
         _operands(self, "sqrt_")  # type: ignore[arg-type]
         self._buf.sqrt_()  # type: ignore[attr-defined]
         return self  # type: ignore[return-value]

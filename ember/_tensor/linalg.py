@@ -15,7 +15,10 @@ from ember._tensor.promotion import broadcast_shapes
 from ember.ops import linalg as L
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = ["bmm", "dot", "einsum", "matmul", "mm", "mv", "outer"]
 
@@ -50,11 +53,11 @@ def _matmul_shapes(a: tuple[int, ...], b: tuple[int, ...], op: str) -> None:
             ) from None
 
 
-class LinalgMixin:
+class LinalgMixin(_TensorBase):
     __slots__ = ()
 
     def matmul(self, other: Tensor) -> Tensor:
-        """Matrix product with batching and broadcasting; 1-d operands act as vectors.
+        """Return the matrix product, with batching and broadcasting; 1-d operands act as vectors.
 
         Shape:
             ``(..., n, k) @ (..., k, m) -> (..., n, m)`` with the batch dimensions
@@ -82,7 +85,7 @@ class LinalgMixin:
         return LinalgMixin.matmul(other, self)  # type: ignore[arg-type]
 
     def mm(self, mat2: Tensor) -> Tensor:
-        """Product of two matrices: ``(n, k) @ (k, m) -> (n, m)``."""
+        """Return the product of two matrices: ``(n, k) @ (k, m) -> (n, m)``."""
         _operands("mm", self, mat2, "mat2")
         a, b = self._buf.shape, mat2._buf.shape  # type: ignore[attr-defined]
         if len(a) != 2 or len(b) != 2:
@@ -91,7 +94,7 @@ class LinalgMixin:
         return L.MatMul.apply(self, mat2)  # type: ignore[arg-type]
 
     def bmm(self, mat2: Tensor) -> Tensor:
-        """Batch of matrix products without broadcasting: ``(B, n, k) @ (B, k, m) -> (B, n, m)``."""
+        """Return a batch of matrix products without broadcasting: ``(B, n, k) @ (B, k, m) -> (B, n, m)``."""
         _operands("bmm", self, mat2, "mat2")
         a, b = self._buf.shape, mat2._buf.shape  # type: ignore[attr-defined]
         if len(a) != 3 or len(b) != 3:
@@ -102,7 +105,7 @@ class LinalgMixin:
         return L.MatMul.apply(self, mat2)  # type: ignore[arg-type]
 
     def mv(self, vec: Tensor) -> Tensor:
-        """Matrix-vector product: ``(n, k) @ (k,) -> (n,)``."""
+        """Return the matrix-vector product: ``(n, k) @ (k,) -> (n,)``."""
         _operands("mv", self, vec, "vec")
         a, b = self._buf.shape, vec._buf.shape  # type: ignore[attr-defined]
         if len(a) != 2 or len(b) != 1:
@@ -111,7 +114,7 @@ class LinalgMixin:
         return L.MatMul.apply(self, vec)  # type: ignore[arg-type]
 
     def dot(self, other: Tensor) -> Tensor:
-        """Inner product of two 1-d tensors of the same length (a 0-d result)."""
+        """Return the inner product of two 1-d tensors of the same length (a 0-d result)."""
         _operands("dot", self, other)
         a, b = self._buf.shape, other._buf.shape  # type: ignore[attr-defined]
         if len(a) != 1 or len(b) != 1:
@@ -121,7 +124,7 @@ class LinalgMixin:
         return L.MatMul.apply(self, other)  # type: ignore[arg-type]
 
     def outer(self, vec2: Tensor) -> Tensor:
-        """Outer product of two 1-d tensors: ``(n,), (m,) -> (n, m)`` (dtypes promote, as in PyTorch)."""
+        """Return the outer product of two 1-d tensors: ``(n,), (m,) -> (n, m)`` (dtypes promote)."""
         if not isinstance(vec2, TensorCore):
             raise TypeError(f"outer: argument 'vec2' must be a Tensor, not {type(vec2).__name__}")
         a, b = self._buf.shape, vec2._buf.shape  # type: ignore[attr-defined]
@@ -133,7 +136,7 @@ class LinalgMixin:
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
-    """Matrix product of two tensors (see ``Tensor.matmul``)."""
+    """Return the matrix product of two tensors (see ``Tensor.matmul``)."""
     if not isinstance(input, TensorCore):
         raise TypeError(f"matmul: argument 'input' must be a Tensor, not {type(input).__name__}")
     return input.matmul(other)

@@ -10,7 +10,10 @@ from ember._tensor.core import TensorCore, _norm_dim
 from ember.ops import movement as M
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "flatten", "unflatten", "squeeze", "unsqueeze",
@@ -46,7 +49,7 @@ def infer_shape(shape: tuple[int, ...], numel: int, old: tuple[int, ...], op: st
     return shape
 
 
-class MovementMixin:
+class MovementMixin(_TensorBase):
     __slots__ = ()
 
     def reshape(self, *shape: Any) -> Tensor:
@@ -58,7 +61,7 @@ class MovementMixin:
         return M.Reshape.apply(self, shape=new)
 
     def view(self, *shape: Any) -> Tensor:
-        """Same as ``reshape`` (ember copies only when the layout requires it)."""
+        """Return the same elements with a new shape, like ``reshape`` (ember copies only when it must)."""
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
             return self.to(shape[0])  # type: ignore[attr-defined]
         old = self._buf.shape  # type: ignore[attr-defined]
@@ -195,7 +198,7 @@ class MovementMixin:
 
     # ---- pieces: narrow, split, chunk ------------------------------------------------
     def narrow(self, dim: int, start: Any, length: int) -> Tensor:
-        """The view ``self[..., start:start + length, ...]`` along ``dim``."""
+        """Return the view ``self[..., start:start + length, ...]`` along ``dim``."""
         shape = self._buf.shape  # type: ignore[attr-defined]
         if not shape:
             raise RuntimeError("narrow: cannot be applied to a 0-dim tensor")
@@ -211,7 +214,7 @@ class MovementMixin:
         return _shrink(self, d, start, start + length)
 
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-        """Cut into pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
+        """Cut into pieces of ``split_size`` along ``dim`` (the last may be smaller) or of given sizes."""
         shape = self._buf.shape  # type: ignore[attr-defined]
         if not shape:
             raise RuntimeError("split: expects at least a 1-dimensional tensor")
@@ -331,7 +334,7 @@ class MovementMixin:
         return self.reshape(ones).expand(spread).reshape(out)
 
     def tile(self, *dims: Any) -> Tensor:
-        """Like ``repeat``, but fewer ``dims`` than tensor dims are padded with leading 1s."""
+        """Repeat the tensor like ``repeat``, but pad fewer ``dims`` than tensor dims with leading 1s."""
         reps = _shape_arg(dims)
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)  # type: ignore[attr-defined]
 

@@ -94,7 +94,7 @@ class ReduceMixin(S.SortingMixin):
         return R.Prod.apply(x, axis=norm_dims(dim, x.ndim, "prod"), keepdim=keepdim)
 
     def cumsum(self, dim: int, dtype: Any = None) -> Tensor:
-        """Running sum along ``dim``; bool and integer inputs accumulate as int64."""
+        """Return the running sum along ``dim``; bool and integer inputs accumulate as int64."""
         x = _accumulating(self, dtype)
         if x.ndim == 0:
             _norm_dim(dim, 0, "cumsum")
@@ -103,21 +103,21 @@ class ReduceMixin(S.SortingMixin):
 
     # ---- extrema --------------------------------------------------------------------------
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Largest value over ``dim`` (all dims when None); ties share the gradient."""
+        """Return the largest value over ``dim`` (all dims when None); ties share the gradient."""
         x: Any = self
         axes = norm_dims(dim, x.ndim, "amax")
         S.check_nonempty(x, axes, dim is None or dim == (), "amax")
         return R.Amax.apply(x, axis=axes, keepdim=keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Smallest value over ``dim`` (all dims when None); ties share the gradient."""
+        """Return the smallest value over ``dim`` (all dims when None); ties share the gradient."""
         x: Any = self
         axes = norm_dims(dim, x.ndim, "amin")
         S.check_nonempty(x, axes, dim is None or dim == (), "amin")
         return R.Amin.apply(x, axis=axes, keepdim=keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        """The largest value; with ``dim``, (values, indices) along it; with a tensor, ``maximum``.
+        """Return the largest value; with ``dim``, (values, indices) along it; with a tensor, ``maximum``.
 
         ``max()`` shares the gradient among tied maxima; ``max(dim)`` sends it to the
         returned index.
@@ -136,23 +136,23 @@ class ReduceMixin(S.SortingMixin):
         return _extremum(self, dim, keepdim, "max")
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        """The smallest value; with ``dim``, (values, indices) along it; with a tensor, ``minimum``."""
+        """Return the smallest value; with ``dim``, (values, indices) along it; with a tensor, ``minimum``."""
         if isinstance(dim, TensorCore):
             return self.minimum(dim)  # type: ignore[attr-defined]
         return _extremum(self, dim, keepdim, "min")
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Index of the largest value along ``dim`` (in the flattened tensor when None)."""
+        """Return the index of the largest value along ``dim`` (in the flattened tensor when None)."""
         return _arg_extremum(self, dim, keepdim, "argmax", R.Argmax)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Index of the smallest value along ``dim`` (in the flattened tensor when None)."""
+        """Return the index of the smallest value along ``dim`` (in the flattened tensor when None)."""
         return _arg_extremum(self, dim, keepdim, "argmin", R.Argmin)
 
     # ---- variance and norms ---------------------------------------------------------------
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None) -> Tensor:
-        """Variance over ``dim``, dividing by N - correction (correction=1 by default).
+        """Return the variance over ``dim``, dividing by N - correction (correction=1 by default).
 
         ``unbiased=False`` means ``correction=0``. Computed around the mean, never as
         E[x^2] - E[x]^2.
@@ -163,13 +163,13 @@ class ReduceMixin(S.SortingMixin):
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: float | None = None) -> Tensor:
-        """Standard deviation over ``dim``: the square root of ``var`` with the same arguments."""
+        """Return the standard deviation over ``dim``: the square root of ``var`` with the same arguments."""
         x: Any = self
         axes, c = _var_args(x, dim, unbiased, correction, "std")
         return R.Var.apply(x, axis=axes, correction=c, keepdim=keepdim).sqrt()
 
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        """The p-norm over ``dim`` (all dims when None): p = 'fro', a number, inf or -inf."""
+        """Return the p-norm over ``dim`` (all dims when None): p = 'fro', a number, inf or -inf."""
         x: Any = self.to(dtype) if dtype is not None else self  # type: ignore[attr-defined]
         _require_float(x, "norm")
         if p == "fro" or p is None:
@@ -195,12 +195,12 @@ class ReduceMixin(S.SortingMixin):
 
     # ---- the softmax family ---------------------------------------------------------------
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
-        """log(sum(exp(x))) over ``dim``, computed around the maximum so large inputs do not overflow."""
+        """Return log(sum(exp(x))) over ``dim``, computed around the maximum so it does not overflow."""
         x: Any = self if self._buf.dtype.is_floating_point else self.float()  # type: ignore[attr-defined]
         return R.Logsumexp.apply(x, axis=norm_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        """exp(x) / sum(exp(x)) along ``dim``, shifted by the maximum for stability.
+        """Return exp(x) / sum(exp(x)) along ``dim``, shifted by the maximum for stability.
 
         Example:
             >>> import ember
@@ -212,24 +212,24 @@ class ReduceMixin(S.SortingMixin):
         return R.Softmax.apply(x, axis=_axis(dim, x.ndim, "softmax"))
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
-        """log(softmax(x)) along ``dim``, computed without forming softmax (no log of 0)."""
+        """Return log(softmax(x)) along ``dim``, computed without forming softmax (no log of 0)."""
         x: Any = self.to(dtype) if dtype is not None else self  # type: ignore[attr-defined]
         _require_float(x, "log_softmax", NotImplementedError)
         return R.LogSoftmax.apply(x, axis=_axis(dim, x.ndim, "log_softmax"))
 
     # ---- logical --------------------------------------------------------------------------
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """True where every entry over ``dim`` is non-zero."""
+        """Return True where every entry over ``dim`` is non-zero (a bool tensor)."""
         x: Any = self
         return R.All.apply(x, axis=norm_dims(dim, x.ndim, "all"), keepdim=keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """True where some entry over ``dim`` is non-zero."""
+        """Return True where some entry over ``dim`` is non-zero (a bool tensor)."""
         x: Any = self
         return R.Any.apply(x, axis=norm_dims(dim, x.ndim, "any"), keepdim=keepdim)
 
     def count_nonzero(self, dim: Any = None) -> Tensor:
-        """Number of non-zero entries over ``dim`` (int64)."""
+        """Count the non-zero entries over ``dim`` (an int64 tensor)."""
         x: Any = self
         return (x != 0).sum(dim)
 

@@ -18,7 +18,10 @@ from ember._tensor.core import TensorCore, _make, _norm_dim
 from ember.ops import reduce as R
 
 if TYPE_CHECKING:
+    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+else:
+    _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = ["argsort", "bernoulli", "kthvalue", "median", "multinomial", "sort", "topk"]
 
@@ -71,11 +74,11 @@ def check_nonempty(t: Any, axes: tuple[int, ...], full: bool, op: str, exc: type
             raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size (shape {shape})")
 
 
-class SortingMixin:
+class SortingMixin(_TensorBase):
     __slots__ = ()
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
-        """Sorted values along ``dim`` and the indices they came from (``stable`` keeps ties in order).
+        """Sort along ``dim``: return the values and the indices they came from (``stable``: ties in order).
 
         Example:
             >>> import ember
@@ -87,13 +90,13 @@ class SortingMixin:
         return values_indices(x, idx, axis, True, x is not self, sort_result)
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-        """Indices that sort the tensor along ``dim``."""
+        """Return the indices that sort the tensor along ``dim``."""
         x, axis = one_dim(self, dim, "argsort")
         idx = R.Argsort.apply(x, axis=axis, descending=bool(descending), stable=bool(stable))
         return idx.reshape(()) if x is not self else idx
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
-        """The ``k`` largest (or smallest) values along ``dim``, best first, and their indices.
+        """Return the ``k`` largest (or smallest) values along ``dim``, best first, and their indices.
 
         The result is always sorted (PyTorch leaves the order open when ``sorted=False``).
         """
@@ -112,7 +115,7 @@ class SortingMixin:
         return values_indices(x, idx, axis, True, x is not self, topk_result)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
-        """The ``k``-th smallest value along ``dim`` (k counts from 1) and its index."""
+        """Return the ``k``-th smallest value along ``dim`` (k counts from 1) and its index."""
         x, axis = one_dim(self, dim, "kthvalue")
         n = x._buf.shape[axis]
         if not 1 <= k <= n:
@@ -123,7 +126,7 @@ class SortingMixin:
         return values_indices(x, idx, axis, keepdim, x is not self, kthvalue_result)
 
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        """The lower median: of all entries (a 0-d tensor), or (values, indices) along ``dim``.
+        """Return the lower median of all entries (a 0-d tensor), or (values, indices) along ``dim``.
 
         The full median sends the gradient to one entry even when values tie.
         """

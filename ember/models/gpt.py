@@ -43,6 +43,7 @@ class GPTConfig:
     bias: bool = True
 
     def to_dict(self) -> dict:
+        """Return the configuration as a plain dict (for checkpoints; ``GPTConfig(**d)`` rebuilds it)."""
         return asdict(self)
 
     def validate(self) -> None:

@@ -50,10 +50,12 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def tanh(input: Tensor) -> Tensor:
+    """Return the hyperbolic tangent of ``input`` elementwise."""
     return _tensor(input, "tanh").tanh()
 
 
 def sigmoid(input: Tensor) -> Tensor:
+    """Return ``1 / (1 + exp(-x))`` elementwise."""
     return _tensor(input, "sigmoid").sigmoid()
 
 

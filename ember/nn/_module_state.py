@@ -174,18 +174,23 @@ class ModuleStateMixin:
         return self._apply_to_tensors(cast)
 
     def float(self) -> Module:
+        """Cast the floating-point parameters and buffers to float32 in place and return this module."""
         return self._float_to(dtypes.float32)
 
     def double(self) -> Module:
+        """Cast the floating-point parameters and buffers to float64 in place and return this module."""
         return self._float_to(dtypes.float64)
 
     def half(self) -> Module:
+        """Cast the floating-point parameters and buffers to float16 in place and return this module."""
         return self._float_to(dtypes.float16)
 
     def cpu(self) -> Module:
+        """Return this module itself: ember's NumPy backend keeps everything on the CPU."""
         return self
 
     def type(self, dst_type: Any) -> Module:
+        """Cast the floating-point parameters and buffers to ``dst_type`` and return this module."""
         return self._float_to(dtypes.to_dtype(dst_type))
 
 

@@ -261,10 +261,12 @@ class Module(ModuleStateMixin):
             yield from mod.named_modules(memo, sub, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
+        """Yield this module and every descendant, each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Yield ``(name, module)`` for each direct submodule, each once."""
         seen: set[int] = set()
         for name, mod in self._modules.items():
             if mod is not None and id(mod) not in seen:
@@ -272,6 +274,7 @@ class Module(ModuleStateMixin):
                 yield name, mod
 
     def children(self) -> Iterator[Module]:
+        """Yield each direct submodule once."""
         for _, m in self.named_children():
             yield m
 
@@ -298,15 +301,18 @@ class Module(ModuleStateMixin):
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Yield every parameter once (a tied parameter too); ``recurse=False`` keeps to this module's own."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Tensor]]:
+        """Yield ``(dotted name, buffer)`` for the registered buffers (None entries skipped)."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Yield every registered buffer once; ``recurse=False`` keeps to this module's own."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -324,6 +330,7 @@ class Module(ModuleStateMixin):
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter and return this module (``False`` freezes it)."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self

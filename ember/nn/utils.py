@@ -94,8 +94,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (the inverse of "
-    "parameters_to_vector)."""
+    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (``parameters_to_vector`` undone)."""
     if not isinstance(vec, TensorCore):
         raise TypeError(f"vector_to_parameters: expected vec to be a Tensor, but got {type(vec).__name__}")
     params = list(parameters)

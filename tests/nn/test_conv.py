@@ -80,7 +80,9 @@ TABLE = [
     # layouts flowing between layers: conv output (channels-last memory) into pool and conv
     Case("conv_relu_pool_conv",
          lambda L, x, w1, w2: F(L).conv2d(F(L).max_pool2d(F(L).conv2d(x, w1).relu(), 2), w2, padding=1),
-         [(2, 3, 10, 10), (4, 3, 3, 3), (5, 4, 3, 3)], C, gradcheck=False),
+         # two stacked convolutions sum ~100 float32 products per weight-gradient entry
+         # in a different order than torch: allow 1e-5 relative
+         [(2, 3, 10, 10), (4, 3, 3, 3), (5, 4, 3, 3)], C, gradcheck=False, rtol=1e-5),
     Case("pool_then_conv", lambda L, x, w: F(L).conv2d(F(L).avg_pool2d(x, 2), w, groups=2),
          [(2, 4, 8, 8), (4, 2, 3, 3)], C, gradcheck=False),
     # conv1d

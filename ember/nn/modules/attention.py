@@ -29,6 +29,18 @@ class MultiheadAttention(Module):
     ``add_bias_kv``. Masks follow PyTorch: in ``attn_mask`` and ``key_padding_mask``
     a True entry is *not* attended; float masks are added to the scores.
 
+    Args:
+        embed_dim: E, the model's width; split evenly over the heads.
+        num_heads: H, the number of heads; must divide ``embed_dim``.
+        dropout: dropout probability on the attention weights in training (default 0.0).
+        bias: whether the input and output projections have biases (default True).
+        add_bias_kv: append a learned ``bias_k``/``bias_v`` to the keys and values (default False).
+        add_zero_attn: append a zero key and value (default False).
+        kdim, vdim: the widths of key and value (default ``embed_dim``).
+        batch_first: whether inputs and outputs are (N, L, E) rather than (L, N, E) (default False).
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+
     Shape:
         query (L, N, E), key (S, N, kdim), value (S, N, vdim), or batch first
         (N, L, E), or unbatched (L, E). Returns the output in the query's layout and

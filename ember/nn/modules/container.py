@@ -73,15 +73,18 @@ class Sequential(Module):
             self.add_module(str(i), m)
 
     def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end and return this Sequential."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append each of ``modules`` in order and return this Sequential."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index`` (renumbering the rest) and return this Sequential."""
         mods = list(self._modules.values())
         n = len(mods)
         if not -n <= index <= n:
@@ -137,10 +140,12 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end and return this ModuleList."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of ``modules`` in order and return this ModuleList."""
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
             raise TypeError(
                 f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}"
@@ -150,6 +155,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``, renumbering the modules after it."""
         mods = list(self._modules.values())
         mods.insert(index, module)
         for k in list(self._modules):
@@ -205,24 +211,30 @@ class ModuleDict(Module):
         return key in self._modules
 
     def clear(self) -> None:
+        """Remove every module."""
         for k in list(self._modules):
             delattr(self, k)
 
     def pop(self, key: str) -> Module:
+        """Remove the module under ``key`` and return it."""
         m = self._modules[key]
         delattr(self, key)
         return m  # type: ignore[return-value]
 
     def keys(self) -> Iterable[str]:
+        """Return the keys, in insertion order."""
         return self._modules.keys()
 
     def items(self) -> Iterable[tuple[str, Module]]:
+        """Return the ``(key, module)`` pairs, in insertion order."""
         return self._modules.items()  # type: ignore[return-value]
 
     def values(self) -> Iterable[Module]:
+        """Return the modules, in insertion order."""
         return self._modules.values()  # type: ignore[return-value]
 
     def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or an iterable of ``(key, module)`` pairs."""
         pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
         for key, m in pairs:
             self[key] = m
@@ -253,11 +265,13 @@ class ParameterList(Module):
         setattr(self, str(_index(idx, self._size, "ParameterList")), _as_param(param))
 
     def append(self, value: Any) -> ParameterList:
+        """Add ``value`` at the end (a plain tensor becomes a Parameter) and return this ParameterList."""
         self._size += 1
         setattr(self, str(self._size - 1), _as_param(value))
         return self
 
     def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Append each of ``values`` in order and return this ParameterList."""
         for v in values:
             self.append(v)
         return self
@@ -296,15 +310,19 @@ class ParameterDict(Module):
         return key in self._parameters
 
     def keys(self) -> Iterable[str]:
+        """Return the keys, in insertion order."""
         return self._parameters.keys()
 
     def items(self) -> Iterable[tuple[str, Any]]:
+        """Return the ``(key, parameter)`` pairs, in insertion order."""
         return self._parameters.items()
 
     def values(self) -> Iterable[Any]:
+        """Return the parameters, in insertion order."""
         return self._parameters.values()
 
     def update(self, parameters: Mapping[str, Any]) -> None:
+        """Add or replace parameters from a mapping (plain tensors become Parameters)."""
         for k, v in parameters.items():
             self[k] = v
 

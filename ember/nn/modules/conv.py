@@ -144,29 +144,55 @@ class _Conv(_ConvNd):
 
 
 class Conv1d(_Conv):
-    """Apply a 1-d convolution: out[n, o] = bias[o] + sum_c weight[o, c] ⋆ input[n, c].
+    """Apply a 1-d convolution: ``out[n, o] = bias[o] + sum_c weight[o, c] ⋆ input[n, c]``.
 
     Args:
-        padding: int, tuple, 'valid' or 'same' (stride 1 only).
-        padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
+        in_channels: C_in, the input's channels.
+        out_channels: C_out, the output's channels.
+        kernel_size: the kernel's size (an int, or one per spatial dim).
+        stride: the step between kernel positions (default 1).
+        padding: an int, a tuple, ``'valid'`` (none) or ``'same'`` (stride 1 only; an even
+            kernel pads one more at the end, as PyTorch) (default 0).
+        dilation: the spacing between kernel elements (default 1).
+        groups: split the channels into this many independent groups (default 1); both
+            channel counts must be divisible by it.
+        bias: whether to learn a bias per output channel (default True).
+        padding_mode: ``'zeros'`` (default), ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
 
     Shape:
-        input (N, C_in, L) or (C_in, L); weight (C_out, C_in/groups, kernel_size).
+        input (N, C_in, L_in) or (C_in, L_in) -> output (N, C_out, L_out) or (C_out, L_out),
+        ``L_out = floor((L_in + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1``;
+        weight (C_out, C_in / groups, kernel_size), bias (C_out).
     """
 
     _d = 1
 
 
 class Conv2d(_Conv):
-    """Apply a 2-d convolution: out[n, o] = bias[o] + sum_c weight[o, c] ⋆ input[n, c].
+    """Apply a 2-d convolution: ``out[n, o] = bias[o] + sum_c weight[o, c] ⋆ input[n, c]``.
 
     Args:
-        padding: int, tuple, 'valid' or 'same' (stride 1 only; an even kernel pads one more
-            at the end, as PyTorch).
-        padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
+        in_channels: C_in, the input's channels.
+        out_channels: C_out, the output's channels.
+        kernel_size: the kernel's size (an int, or one per spatial dim).
+        stride: the step between kernel positions (default 1).
+        padding: an int, a tuple, ``'valid'`` (none) or ``'same'`` (stride 1 only; an even
+            kernel pads one more at the end, as PyTorch) (default 0).
+        dilation: the spacing between kernel elements (default 1).
+        groups: split the channels into this many independent groups (default 1); both
+            channel counts must be divisible by it.
+        bias: whether to learn a bias per output channel (default True).
+        padding_mode: ``'zeros'`` (default), ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
 
     Shape:
-        input (N, C_in, H, W) or (C_in, H, W); weight (C_out, C_in/groups, kH, kW).
+        input (N, C_in, H_in, W_in) or (C_in, H_in, W_in) -> output (N, C_out, H_out, W_out)
+        or (C_out, H_out, W_out), each of H and W with
+        ``out = floor((in + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1``;
+        weight (C_out, C_in / groups, kH, kW), bias (C_out).
 
     Example:
         >>> import ember
@@ -218,10 +244,32 @@ class _ConvTranspose(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTranspose):
-    """Apply a 1-d transposed convolution (the gradient of Conv1d with respect to its input).
+    """Apply a 1-d transposed convolution (``Conv1d``'s gradient with respect to its input).
+
+    ``forward(input, output_size=None)``: an ``output_size`` picks the output padding
+    that gives that length.
+
+    Args:
+        in_channels: C_in, the input's channels.
+        out_channels: C_out, the output's channels.
+        kernel_size: the kernel's size (an int, or one per spatial dim).
+        stride: the step between kernel positions (default 1).
+        padding: ``dilation (kernel_size - 1) - padding`` zeros are added on both sides
+            of the input (default 0).
+        output_padding: extra size added to one side of the output, less than ``stride``
+            or ``dilation`` (default 0).
+        groups: split the channels into this many independent groups (default 1); both
+            channel counts must be divisible by it.
+        bias: whether to learn a bias per output channel (default True).
+        dilation: the spacing between kernel elements (default 1).
+        padding_mode: only ``'zeros'`` (the default) is supported, as in PyTorch.
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
 
     Shape:
-        input (N, C_in, L) or (C_in, L); weight (C_in, C_out/groups, kernel_size).
+        input (N, C_in, L_in) or (C_in, L_in) -> output (N, C_out, L_out) or (C_out, L_out),
+        ``L_out = (L_in - 1) stride - 2 padding + dilation (kernel_size - 1) + output_padding + 1``;
+        weight (C_in, C_out / groups, kernel_size), bias (C_out).
     """
 
     _d = 1
@@ -230,9 +278,31 @@ class ConvTranspose1d(_ConvTranspose):
 class ConvTranspose2d(_ConvTranspose):
     """Apply a 2-d transposed convolution ("deconvolution"), upsampling by ``stride``.
 
+    It is the gradient of ``Conv2d`` with respect to its input. ``forward(input,
+    output_size=None)``: an ``output_size`` picks the output padding that gives that size.
+
+    Args:
+        in_channels: C_in, the input's channels.
+        out_channels: C_out, the output's channels.
+        kernel_size: the kernel's size (an int, or one per spatial dim).
+        stride: the step between kernel positions (default 1).
+        padding: ``dilation (kernel_size - 1) - padding`` zeros are added on both sides
+            of the input (default 0).
+        output_padding: extra size added to one side of the output, less than ``stride``
+            or ``dilation`` (default 0).
+        groups: split the channels into this many independent groups (default 1); both
+            channel counts must be divisible by it.
+        bias: whether to learn a bias per output channel (default True).
+        dilation: the spacing between kernel elements (default 1).
+        padding_mode: only ``'zeros'`` (the default) is supported, as in PyTorch.
+        device, dtype: the parameters' dtype (default float32); ``device`` is accepted
+            for PyTorch compatibility.
+
     Shape:
-        input (N, C_in, H, W) or (C_in, H, W); weight (C_in, C_out/groups, kH, kW);
-        output H_out = (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1.
+        input (N, C_in, H_in, W_in) or (C_in, H_in, W_in) -> output (N, C_out, H_out, W_out)
+        or (C_out, H_out, W_out), each of H and W with
+        ``out = (in - 1) stride - 2 padding + dilation (kernel_size - 1) + output_padding + 1``;
+        weight (C_in, C_out / groups, kH, kW), bias (C_out).
 
     Example:
         >>> import ember
