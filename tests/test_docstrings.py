@@ -12,7 +12,9 @@ its own, with these exceptions:
 * on the other public classes a method may inherit the docstring of the method it
   overrides (``SGD.step`` from ``Optimizer.step``);
 * ``forward``, ``extra_repr``, ``reset_parameters`` and dunder methods are never
-  required (an override of ``forward`` is described by its class).
+  required (an override of ``forward`` is described by its class);
+* attributes stored in ``__slots__`` (``Tensor.grad``, ``Tensor.requires_grad``) cannot
+  carry a docstring: the class's ``Attributes:`` section describes them instead.
 
 The docstrings are Google style: the first line is a one-sentence summary, an
 ``Args:`` section names only real parameters, and every layer (subclass of

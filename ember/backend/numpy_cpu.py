@@ -891,6 +891,10 @@ class NumpyBuffer(Buffer):
         else:
             self.data = np.exp(d)
 
+    def tmp_copysign_(self, o: Any) -> None:
+        """``self = |self|`` with the sign of ``o``."""
+        self._tmp_apply(np.copysign, o)
+
     def tmp_put_along_(self, indices: Buffer, values: Any, axis: int) -> None:
         """``self[indices along axis] = values`` (one index per row, as ``take_along`` reads them)."""
         d = self.data if self.data.__class__ is _ndarray and self.data.flags.writeable else np.array(self.data)
