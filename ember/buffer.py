@@ -88,28 +88,24 @@ class Buffer:
     def eye(n: int, m: int, dtype: dtypes.dtype) -> Buffer:
         raise NotImplementedError
     @staticmethod
-    def uniform(shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype) -> Buffer:
+    def uniform(shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype, gen: Any | None = None) -> Buffer:
+        """Uniform samples in [low, high) from ``gen`` (default: the global generator)."""
         raise NotImplementedError
     @staticmethod
-    def normal(shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype) -> Buffer:
+    def normal(shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype, gen: Any | None = None) -> Buffer:
+        """Normal samples from ``gen`` (default: the global generator)."""
         raise NotImplementedError
     @staticmethod
-    def randint(low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> Buffer:
+    def randint(low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype, gen: Any | None = None) -> Buffer:
+        """Integers in [low, high) from ``gen`` (default: the global generator)."""
         raise NotImplementedError
     @staticmethod
-    def permutation(n: int, dtype: dtypes.dtype) -> Buffer:
+    def permutation(n: int, dtype: dtypes.dtype, gen: Any | None = None) -> Buffer:
+        """A random permutation of 0 .. n-1 from ``gen`` (default: the global generator)."""
         raise NotImplementedError
     @staticmethod
     def new_rng(seed: int) -> Any:
         """A random stream of this backend's kind, independent of the global one."""
-        raise NotImplementedError
-    @staticmethod
-    def permutation_from(gen: Any, n: int, dtype: dtypes.dtype) -> Buffer:
-        """``permutation`` drawn from ``gen`` (the global ``rng`` or one from ``new_rng``)."""
-        raise NotImplementedError
-    @staticmethod
-    def randint_from(gen: Any, low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype) -> Buffer:
-        """``randint`` drawn from ``gen``."""
         raise NotImplementedError
     def multinomial(self, num_samples: int, replacement: bool) -> Buffer:
         """Sample column indices from each row of non-negative weights (1-d or 2-d)."""
@@ -369,11 +365,17 @@ class Buffer:
         raise NotImplementedError
     def tmp_exp_(self) -> None:
         raise NotImplementedError
+    def tmp_copysign_(self, o: Any) -> None:
+        """``self = |self|`` with the sign of ``o``."""
+        raise NotImplementedError
     def tmp_put_along_(self, indices: Buffer, values: Any, axis: int) -> None:
         """``self[indices along axis] = values`` (one index per row, as ``take_along`` reads them)."""
         raise NotImplementedError
     def dot_last(self, o: Buffer, keepdims: bool = False) -> Buffer:
         """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
+        raise NotImplementedError
+    def gelu_erf(self) -> tuple[Buffer, Buffer]:
+        """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative."""
         raise NotImplementedError
 
 
