@@ -7,7 +7,13 @@ peak the step reaches (model FLOPs / time / peak, FLOPs as nanoGPT's estimate), 
 ember's generation speed with and without the key/value cache. Ember and torch steps
 alternate repeat by repeat, and the load average is printed, as the machine may be shared.
 
-    python benchmarks/gpt.py [--steps 20] [--repeats 5] [--quick]
+    python benchmarks/gpt.py [--steps 20] [--repeats 5] [--quick] [--threads 1]
+
+``--threads N`` caps the BLAS/OpenMP threads of both libraries (set before NumPy
+loads): on a loaded machine, threads that spin-wait for each other can make a step
+several times slower, so a shared machine is best measured with ``--threads 1``.
+``median_cpu_ms`` is the process's CPU time per step: with one thread it stays close
+to what the step takes on an idle core, however loaded the machine is.
 """
 
 from __future__ import annotations
@@ -21,15 +27,22 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
 
 CFG = {"block_size": 64, "vocab_size": 65, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0, "bias": True}
 BATCH = 12
 
 
+def set_threads(n: int | None) -> None:
+    """Cap BLAS/OpenMP threads; must run before NumPy or torch is imported."""
+    if n is not None:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(n)
+
+
 def matmul_peak_gflops(n: int = 1024, reps: int = 10) -> float:
+    import numpy as np
+
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
     a @ b
@@ -43,6 +56,8 @@ def matmul_peak_gflops(n: int = 1024, reps: int = 10) -> float:
 
 def make_step(lib, model):
     """One training step of the recipe on a fixed batch (forward, backward, clip, AdamW)."""
+    import numpy as np
+
     opt = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99))
     rng = np.random.default_rng(0)
     data = rng.integers(0, CFG["vocab_size"], size=(BATCH, CFG["block_size"] + 1)).astype(np.int64)
@@ -59,12 +74,13 @@ def make_step(lib, model):
     return step
 
 
-def time_steps(step, steps: int) -> float:
+def time_steps(step, steps: int) -> tuple[float, float]:
+    """Wall and CPU milliseconds per step."""
     gc.collect()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
-    return (time.perf_counter() - t) / steps * 1e3
+    return (time.perf_counter() - t) / steps * 1e3, (time.process_time() - c) / steps * 1e3
 
 
 def flops_per_step(n_params: int) -> float:
@@ -90,15 +106,20 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20, help="training steps per timed repeat")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads for both libraries")
     args = ap.parse_args()
     if args.quick:
         args.steps, args.repeats = 2, 2
+    set_threads(args.threads)
     import torch
     from torch_gpt import TorchGPT
 
     import ember
     from ember.models import GPT, GPTConfig
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    threads = args.threads or torch.get_num_threads()
     load_before = os.getloadavg()[0]
     peak = matmul_peak_gflops()
     print(json.dumps({"bench": "numpy_matmul_peak", "gflops": round(peak, 1)}))
@@ -112,9 +133,12 @@ def main() -> None:
             step()
     # ember and torch alternate, repeat by repeat, so a burst of load from elsewhere hits both
     times: dict[str, list[float]] = {name: [] for name in models}
+    cpu: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(args.repeats):
         for name, step in steps.items():
-            times[name].append(time_steps(step, args.steps))
+            wall_ms, cpu_ms = time_steps(step, args.steps)
+            times[name].append(wall_ms)
+            cpu[name].append(cpu_ms)
     res = {}
     for name, (lib, model) in models.items():
         n_params = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
@@ -122,6 +146,7 @@ def main() -> None:
         mfu = flops_per_step(n_params) / (ms / 1e3) / (peak * 1e9)
         res[name] = (ms, BATCH * CFG["block_size"] / (ms / 1e3), mfu)
         print(json.dumps({"bench": "gpt_train_step", "lib": name, "median_ms": round(ms, 2),
+                          "median_cpu_ms": round(statistics.median(cpu[name]), 2), "threads": threads,
                           "tokens_per_s": round(res[name][1]), "fraction_of_matmul_peak": round(mfu, 3),
                           "all_ms": [round(t, 2) for t in times[name]]}))
     # within one block (63 new tokens after a 1-token prompt) the cache holds the whole context; past
@@ -136,11 +161,12 @@ def main() -> None:
     print(json.dumps({"bench": "load_average_1min", "before": round(load_before, 2), "after": round(load_after, 2),
                       "cpus": os.cpu_count()}))
     print()
-    print(f"{'':<10}{'ms/step':>10}{'tokens/s':>12}{'of peak':>10}")
+    print(f"{'':<10}{'ms/step':>10}{'cpu ms':>10}{'tokens/s':>12}{'of peak':>10}")
     for name, (ms, tps, mfu) in res.items():
-        print(f"{name:<10}{ms:>10.2f}{tps:>12,.0f}{mfu:>10.1%}")
+        print(f"{name:<10}{ms:>10.2f}{statistics.median(cpu[name]):>10.2f}{tps:>12,.0f}{mfu:>10.1%}")
     print(f"ember/torch step time: {res['ember'][0] / res['torch'][0]:.2f}x  "
-          f"(median of {args.repeats} x {args.steps} steps; NumPy matmul peak {peak:.1f} GFLOP/s)")
+          f"(median of {args.repeats} x {args.steps} steps, {threads} thread(s); "
+          f"NumPy matmul peak {peak:.1f} GFLOP/s)")
     print(f"ember generation ({gen_tokens} tokens, batch 1): {gen[True]:.1f} tokens/s with the KV cache, "
           f"{gen[False]:.1f} without")
     print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after, on {os.cpu_count()} CPUs")

@@ -212,9 +212,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     step = max(step, args.max_iters)
     losses = evaluate(step)
     elapsed = timer()
-    plot_curves(out / "loss.png", {"train (eval)": (history["step"], history["train"]),
-                                   "val": (history["step"], history["val"]),
-                                   "train (batch)": (history["iter_step"], history["iter_loss"])},
+    # single batches are noisy: the batch curve is a running mean, drawn first so the evaluations lie on top
+    window = max(1, min(25, len(history["iter_loss"]) // 20))
+    smooth = [sum(history["iter_loss"][max(0, i + 1 - window): i + 1]) / (i + 1 - max(0, i + 1 - window))
+              for i in range(len(history["iter_loss"]))]
+    plot_curves(out / "loss.png", {f"train (batch, mean of {window})": (history["iter_step"], smooth),
+                                   "train (eval)": (history["step"], history["train"]),
+                                   "val": (history["step"], history["val"])},
                 title="GPT loss by step")
     summary = {"step": step, "train_loss": losses["train"], "val_loss": losses["val"], "best_val": best_val,
                "seconds": elapsed, "total_seconds": total_timer(), "tokens": ids.shape[0],

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ember
 from ember.models import GPT, GPTConfig
@@ -288,6 +290,23 @@ def test_top_p_keeps_the_smallest_set_reaching_p():
     np.testing.assert_allclose(counts[1:], probs[1:] / probs[1:].sum(), atol=0.02)
     assert set(sample_next(row.expand(200, -1), top_p=0.5).flatten().tolist()) == {1}
     assert set(sample_next(row.expand(2000, -1), top_p=1.0).flatten().tolist()) == {0, 1, 2, 3}
+
+
+@settings(max_examples=40, deadline=None)
+@given(vocab=st.integers(1, 30), rows=st.integers(1, 4), k=st.integers(1, 35), p=st.floats(0.01, 1.0),
+       seed=st.integers(0, 2**16))
+def test_samples_stay_inside_the_top_k_and_nucleus_sets(vocab, rows, k, p, seed):
+    logits = _logits(rows, vocab, seed)
+    ember.manual_seed(seed)
+    picked = np.array(sample_next(logits, temperature=0.7, top_k=k, top_p=p).flatten().tolist())
+    scaled = logits.numpy().astype(np.float64) / 0.7
+    for row, tok in zip(scaled, picked):
+        rank = int((row > row[tok]).sum())  # how many tokens are strictly more likely
+        assert rank < min(k, vocab)
+        # the nucleus is taken within the top k: the tokens before this one must not already reach p
+        kept = np.sort(row)[::-1][:min(k, vocab)]
+        probs = np.exp(kept - kept.max()) / np.exp(kept - kept.max()).sum()
+        assert probs[:rank].sum() < p + 1e-5
 
 
 def test_temperature_reshapes_the_distribution():
