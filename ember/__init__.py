@@ -20,6 +20,8 @@ from ember._tensor.reduce import *  # noqa: F403
 from ember.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ember.dtypes import (
     bool_ as bool,  # noqa: A004
+)
+from ember.dtypes import (
     double,
     dtype,
     float,  # noqa: A004

@@ -12,8 +12,8 @@ from ember._tensor.promotion import method_function, require_floating
 from ember.ops import activation as A
 
 if TYPE_CHECKING:
-    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+    from ember._tensor.core import TensorCore as _TensorBase
 else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 

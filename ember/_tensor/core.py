@@ -7,7 +7,8 @@ its arguments and then calls one Function from ``ember.ops``.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ember import dtypes
 from ember.autograd.grad_mode import state as _grad_state

@@ -16,8 +16,8 @@ from ember._tensor.promotion import as_tensor, broadcast_shapes, result_dtype, s
 from ember.backend import DEFAULT as _Buf
 
 if TYPE_CHECKING:
-    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+    from ember._tensor.core import TensorCore as _TensorBase
 else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 

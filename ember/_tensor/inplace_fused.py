@@ -17,8 +17,8 @@ from ember._tensor.promotion import as_tensor, broadcast_shapes, scalar_value
 from ember.buffer import Buffer
 
 if TYPE_CHECKING:
-    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+    from ember._tensor.core import TensorCore as _TensorBase
 else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 

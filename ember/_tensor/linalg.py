@@ -15,8 +15,8 @@ from ember._tensor.promotion import broadcast_shapes
 from ember.ops import linalg as L
 
 if TYPE_CHECKING:
-    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+    from ember._tensor.core import TensorCore as _TensorBase
 else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 

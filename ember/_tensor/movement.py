@@ -10,8 +10,8 @@ from ember._tensor.core import TensorCore, _norm_dim
 from ember.ops import movement as M
 
 if TYPE_CHECKING:
-    from ember._tensor.core import TensorCore as _TensorBase
     from ember._tensor import Tensor
+    from ember._tensor.core import TensorCore as _TensorBase
 else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
