@@ -4,7 +4,9 @@ The shapes are those of nanoGPT's CPU recipe (``benchmarks/gpt.py``): batch 12, 
 n_embd 128, 4 heads, vocab 65. Each row runs one layer function (or the optimizer step)
 forward and backward with a fixed random upstream gradient; ember's and torch's repeats
 alternate, so load from other processes falls on both alike. Prints one JSON object per
-row, then a table of medians and the ratio ember / torch.
+row, then a table of medians: wall-clock times, their ratio ember / torch, and the ratio of
+process CPU times (with one thread, the steadier figure on a loaded machine; with more, it
+adds up every thread, spinning ones included).
 
     python benchmarks/gpt_ops.py [--iters 30] [--repeats 7] [--threads 1] [--only gelu,layer_norm]
 
@@ -44,8 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _gpt_param_shapes() -> list[tuple[int, ...]]:
     """The parameter shapes of the recipe's GPT (the tied wte/lm_head counted once)."""
     shapes: list[tuple[int, ...]] = [(V, C), (T, C)]
-    for _ in range(4):
-        shapes += [(C,), (C,), (3 * C, C), (3 * C,), (C, C), (C,), (C,), (C,), (4 * C, C), (4 * C,), (C, 4 * C), (C,)]
+    for _ in range(4):  # ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj
+        shapes += [(C,), (C,), (3 * C, C), (3 * C,), (C, C), (C,)]
+        shapes += [(C,), (C,), (4 * C, C), (4 * C,), (C, 4 * C), (C,)]
     return shapes + [(C,), (C,)]
 
 
@@ -83,7 +86,8 @@ def make_cases(lib: Any, np: Any) -> dict[str, Callable[[], None]]:
     y = t(B, T, C)
     cases["residual_add"] = fwd_bwd(lambda: x + y, (B, T, C))
     q, k, v = (t(B, H, T, C // H) for _ in range(3))
-    cases["sdpa_causal"] = fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (B, H, T, C // H))
+    cases["sdpa_causal"] = fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                                   (B, H, T, C // H))
     qkv = t(B, T, 3 * C)
 
     def heads() -> Any:

@@ -907,6 +907,32 @@ class NumpyBuffer(Buffer):
         r = _vecdot(a, b) if _vecdot is not None else np.einsum("...i,...i->...", a, b)
         return NumpyBuffer(r[..., None] if keepdims else r)
 
+    # ---- fused kernels: exact GELU and its derivative, in cache-sized blocks ------------
+    def gelu_erf(self) -> tuple[NumpyBuffer, NumpyBuffer]:
+        """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative.
+
+        Evaluated block by block, so a block's ~20 intermediate passes stay in cache: x is
+        read once and the two results written once. float32 uses a fit of Phi(-|x|) =
+        exp(-x^2/2) R(1 / (1 + |x| / 5)), absolute error < 2e-9 before rounding, with one
+        exponential; float16 is computed in float32; float64 uses the C library's erf.
+        """
+        x = np.asarray(self.data)
+        if x.dtype == np.float64:
+            cdf = (_erf64(x * (1 / math.sqrt(2.0))) + 1.0) * 0.5
+            d = x * np.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi)) + cdf
+            return NumpyBuffer(x * cdf), NumpyBuffer(d)
+        if x.dtype != np.float32:
+            y, d = NumpyBuffer(x.astype(np.float32)).gelu_erf()
+            return NumpyBuffer(y.data.astype(x.dtype)), NumpyBuffer(d.data.astype(x.dtype))
+        xf = x.reshape(-1)  # a copy only when x is not contiguous
+        y, d = np.empty_like(xf), np.empty_like(xf)
+        m = min(_BLOCK, xf.size)
+        tmp = (np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, np.float32))
+        for i in range(0, xf.size, _BLOCK):
+            j = min(i + _BLOCK, xf.size)
+            _gelu_block(xf[i:j], y[i:j], d[i:j], *(t[: j - i] for t in tmp))
+        return NumpyBuffer(y.reshape(x.shape)), NumpyBuffer(d.reshape(x.shape))
+
 
 # Scratch arrays for the in-place updates above. Small ones come from NumPy's allocator
 # (its cache is faster than any pool); large ones are reused, since fresh large memory
@@ -942,6 +968,71 @@ def _unwrap_index(index: Any) -> Any:
 
 
 _vecdot = getattr(np, "vecdot", None)  # NumPy >= 2.0; dot_last falls back to einsum before that
+
+# Elements per block of the blocked kernels: a block's few float32 temporaries (128 KB each) stay in
+# the L2 cache; measured on GELU, 16k-64k elements per block are 2.5x faster than whole-array passes.
+_BLOCK = 32768
+# R(t) with Phi(-a) = exp(-a^2/2) R(t), t = 1 / (1 + a/5), a >= 0: a weighted minimax fit of degree 6,
+# highest power first (negated: the kernel forms 0.5 - Phi(-a) = 0.5 - exp(-a^2/2) R(t)).
+_GELU_R_NEG = tuple(np.float32(-c) for c in (
+    1.09788072, -2.92423288, 4.11371135, -3.05193537, 1.50298027, -0.276407828, 0.0380037339))
+_F32_INV_SQRT_2PI = np.float32(1 / math.sqrt(2 * math.pi))
+
+
+def _gelu_block(x: np.ndarray, y: np.ndarray, d: np.ndarray, a: np.ndarray, t: np.ndarray, u: np.ndarray) -> None:
+    """Write GELU(x) into y and its derivative into d; a, t, u are scratch blocks of x's size."""
+    f = np.float32
+    np.abs(x, out=a)
+    np.multiply(a, f(0.2), out=t)
+    t += f(1.0)
+    np.reciprocal(t, out=t)
+    r = _GELU_R_NEG
+    np.multiply(t, r[0], out=u)  # u = -R(t) by Horner's rule
+    for c in r[1:-1]:
+        u += c
+        u *= t
+    u += r[-1]
+    np.multiply(x, x, out=t)
+    t *= f(-0.5)
+    np.exp(t, out=t)  # t = exp(-x^2/2)
+    u *= t
+    u += f(0.5)  # u = 0.5 - Phi(-|x|)
+    np.multiply(x, f(0.5), out=y)
+    a *= u
+    y += a  # x Phi(x) = x/2 + |x| (0.5 - Phi(-|x|)): no cancellation on either side
+    np.copysign(u, x, out=u)
+    u += f(0.5)  # Phi(x)
+    np.multiply(x, t, out=d)
+    d *= _F32_INV_SQRT_2PI
+    d += u  # Phi(x) + x pdf(x)
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed array memory for reuse instead of handing it back to the kernel.
+
+    By default a freed block above ~128 KB goes back to the kernel (munmap, or a trim of the heap top),
+    and the next array of that size is faulted in and zero-filled again page by page: measured, ~8,000
+    page faults and a quarter of the time of a GPT training step. With allocations up to 64 MB served
+    from the heap and the heap trimmed only above 1 GB free, steady training loops reuse their memory.
+    ``EMBER_MALLOC_TUNING=0`` leaves malloc alone; other C libraries are not touched.
+    """
+    import ctypes
+    import os
+    import sys
+
+    if os.environ.get("EMBER_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    mallopt(m_mmap_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 1 << 30)
+
+
+_keep_freed_memory()
 
 _erf_vec = np.frompyfunc(math.erf, 1, 1)
 # coefficients of P(t) in erfc's rational approximation, highest power first

@@ -236,41 +236,66 @@ def _broadcasts_into(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
     return len(small) <= len(big) and all(a == b or a == 1 for a, b in zip(small[::-1], big[::-1]))
 
 
+# Elements per slab of the attention scores that the softmax (and its backward) works on at once:
+# a slab of 64k float32 (256 KB) stays in the L2 cache through its five passes.
+_SLAB = 1 << 16
+
+
+def _slabs(b: Buffer) -> list[Buffer]:
+    """Views of ``b`` along its first axis, each about ``_SLAB`` elements (``[b]`` when small or 2-D)."""
+    if len(b.shape) < 3 or b.shape[0] < 2:
+        return [b]
+    step = max(1, _SLAB // max(1, _prod(b.shape[1:])))
+    n = b.shape[0]
+    return [b.getitem((slice(i, min(i + step, n)),)) for i in range(0, n, step)] if step < n else [b]
+
+
 class ScaledDotProductAttention(Function):
     """o = softmax(q k^T scale + mask) v over the last axis (dropout on the weights optional).
 
     With p the weights and gs = p (g v^T - sum(p g v^T)) the softmax backward:
     dq = gs k scale, dk = gs^T q scale, dv = p^T g, and d(float mask) = gs.
     Rows whose keys are all masked give zeros, as PyTorch's kernels do. The scores are
-    turned into weights in place (one buffer for scores, exponentials and weights).
+    turned into weights in place (one buffer for scores, exponentials and weights), a
+    cache-sized slab of heads at a time.
     """
 
     def forward(
         self, q: Buffer, k: Buffer, v: Buffer, mask: Buffer | None = None, *, scale: float,
         is_causal: bool = False, dropout_p: float = 0.0,
     ) -> Buffer:
+        if mask is None:
+            # the scale is applied to each slab, in cache, rather than to q in a pass of its own
+            s = q @ mT(k)  # (..., L, S), ours: the weights are formed in it
+            # is_causal: every query sees at least key 0, so no row is fully masked
+            bias = _causal_bias(s, s.shape[-2], s.shape[-1]) if is_causal else None
+            for slab in _slabs(s):
+                if bias is not None:
+                    slab.tmp_add_(bias)
+                slab.tmp_sub_(slab.max(-1, keepdims=True))  # softmax(c s) = softmax(c (s - max s)), c > 0
+                slab.tmp_mul_(scale)
+                slab.tmp_exp_()
+                slab.tmp_div_(slab.sum(-1, keepdims=True))
+            return self._finish(s, q, k, v, scale, dropout_p)
         qs = q * scale
-        s = qs @ mT(k)  # (..., L, S), ours: the weights are formed in it
-        if is_causal:  # every query sees at least key 0, so no row is fully masked
-            s.tmp_add_(_causal_bias(s, s.shape[-2], s.shape[-1]))
-        if mask is not None:
-            if mask.dtype is dtypes.bool_:
-                s = mask.where(s, float("-inf"))
-            elif _broadcasts_into(mask.shape, s.shape):
-                s.tmp_add_(mask)
-            else:
-                s = s + mask
+        s = qs @ mT(k)
+        if mask.dtype is dtypes.bool_:
+            s = mask.where(s, float("-inf"))
+        elif _broadcasts_into(mask.shape, s.shape):
+            s.tmp_add_(mask)
+        else:
+            s = s + mask
         m = s.max(-1, keepdims=True)
-        if mask is not None:
-            m = m.eq(float("-inf")).where(0.0, m)  # a fully masked row: keep exp(-inf) = 0
+        m = m.eq(float("-inf")).where(0.0, m)  # a fully masked row: keep exp(-inf) = 0
         s.tmp_sub_(m)
         s.tmp_exp_()
         z = s.sum(-1, keepdims=True)
-        if mask is not None:
-            z = z.eq(0).where(1.0, z)
-        s.tmp_div_(z)
-        p = s
-        self.p, self.qs, self.k, self.v, self.scale = p, qs, k, v, scale
+        s.tmp_div_(z.eq(0).where(1.0, z))
+        return self._finish(s, q, k, v, scale, dropout_p)
+
+    def _finish(self, p: Buffer, q: Buffer, k: Buffer, v: Buffer, scale: float, dropout_p: float) -> Buffer:
+        """Save what backward needs, apply dropout to the weights p, and return p v."""
+        self.p, self.q, self.k, self.v, self.scale = p, q, k, v, scale
         self.keep = None
         if dropout_p > 0.0:
             self.keep = type(p).uniform(p.shape, 0.0, 1.0, p.dtype) >= dropout_p
@@ -288,13 +313,16 @@ class ScaledDotProductAttention(Function):
             gs = grad @ mT(self.v)  # dL/dp, then turned into dL/ds in place
             if self.keep is not None:
                 gs = self.keep.where(gs * self.drop_scale, 0)
-            gs.tmp_sub_(gs.dot_last(p, keepdims=True))
-            gs.tmp_mul_(p)
+            pairs = zip(_slabs(gs), _slabs(p)) if gs.shape == p.shape else ((gs, p),)
+            for gs_slab, p_slab in pairs:
+                gs_slab.tmp_sub_(gs_slab.dot_last(p_slab, keepdims=True))
+                gs_slab.tmp_mul_(p_slab)
             if needs[0]:
                 gq = gs @ self.k
                 gq.tmp_mul_(self.scale)
             if needs[1]:
-                gk = mT(gs) @ self.qs
+                gk = mT(gs) @ self.q
+                gk.tmp_mul_(self.scale)
             gm = gs
         if len(needs) == 3:
             return gq, gk, gv

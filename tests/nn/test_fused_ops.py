@@ -183,3 +183,59 @@ def test_against_torch(case):
 @pytest.mark.parametrize("case", [c for c in TABLE if c.gradcheck], ids=str)
 def test_gradcheck(case):
     gradcheck_case(case)
+
+
+# ---- code paths taken only at larger sizes, exercised at small sizes by shrinking the thresholds ----
+SLABBED = [
+    Case("sdpa_causal_slabs", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
+         [(3, 2, 5, 4), (3, 2, 5, 4), (3, 2, 5, 3)], (FU.ScaledDotProductAttention,)),
+    Case("sdpa_slabs_5d_rect", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+         [(4, 2, 1, 3, 4), (4, 2, 1, 6, 4), (4, 2, 1, 6, 2)], (FU.ScaledDotProductAttention,)),
+    Case("sdpa_slabs_noncontig", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
+         [(3, 2, 4, 4), (3, 2, 4, 4), (3, 2, 4, 4)], (FU.ScaledDotProductAttention,), noncontig=True),
+    # k and v broadcast over the batch of q: the softmax gradient has q's batch, p too
+    Case("sdpa_slabs_broadcast_kv", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+         [(3, 2, 4, 4), (1, 2, 5, 4), (1, 2, 5, 3)], (FU.ScaledDotProductAttention,)),
+    # v's batch is larger than the weights': dL/dp has v's batch, so it cannot be cut into p's slabs
+    Case("sdpa_slabs_broadcast_v", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+         [(1, 2, 4, 4), (1, 2, 5, 4), (3, 2, 5, 3)], (FU.ScaledDotProductAttention,)),
+]
+
+
+@pytest.fixture
+def tiny_slabs(monkeypatch):
+    monkeypatch.setattr(FU, "_SLAB", 8)  # every batch entry becomes a slab of its own
+
+
+@pytest.mark.parametrize("case", SLABBED, ids=str)
+def test_sdpa_slabs_against_torch(case, tiny_slabs):
+    check_case(case)
+    gradcheck_case(case)
+
+
+def test_slabs_are_views_along_the_first_axis(tiny_slabs):
+    import ember
+
+    s = ember.arange(24.0).reshape(3, 2, 4)._buf
+    slabs = FU._slabs(s)
+    assert [b.shape for b in slabs] == [(1, 2, 4)] * 3
+    slabs[1].tmp_mul_(0.0)  # a view: writes land in s
+    assert s.numpy()[1].sum() == 0 and s.numpy()[0].sum() == sum(range(8))
+    assert FU._slabs(ember.ones(4, 4)._buf)[0].shape == (4, 4)  # 2-D: one slab
+
+
+EMBEDDING_SCATTER = [
+    Case("embedding_scatter_path", lambda L, i, w: F(L).embedding(i, w), make=_embedding((3, 5), 6, 4),
+         ops=(FU.Embedding,)),
+    Case("embedding_scatter_path_padding", lambda L, i, w: F(L).embedding(i, w, padding_idx=1),
+         make=_embedding((20,), 4, 3, pad=1), ops=(FU.Embedding,), gradcheck=False),
+]
+
+
+@pytest.mark.parametrize("case", EMBEDDING_SCATTER, ids=str)
+def test_embedding_scatter_path(case, monkeypatch):
+    # tables too big for the one-hot product take the grouped scatter-add instead
+    monkeypatch.setattr(FU, "_ONEHOT_MAX", 0)
+    check_case(case)
+    if case.gradcheck:
+        gradcheck_case(case)

@@ -128,3 +128,37 @@ def test_clip_grad_value_and_vectors():
         nn.utils.vector_to_parameters(ember.arange(7.0), m.parameters())
     with pytest.raises(TypeError, match="expected vec to be a Tensor"):
         nn.utils.vector_to_parameters([1.0], m.parameters())
+
+
+def test_clip_grad_norm_paths_match_torch():
+    """The 2-norm fast path (one dot product per gradient) and the general path, against torch."""
+    rng = np.random.default_rng(1)
+    shapes = [(4, 3), (), (7,), (0, 3)]
+    cases = [
+        ("float32", [np.float32] * 4, 0.5),  # clipped
+        ("float32_unclipped", [np.float32] * 4, 1e6),  # the factor is 1: gradients stay bit for bit
+        ("float64", [np.float64] * 4, 0.5),
+        ("mixed", [np.float32, np.float64, np.float32, np.float32], 0.5),  # general path
+    ]
+    for name, dts, max_norm in cases:
+        grads = [rng.standard_normal(s).astype(d) for s, d in zip(shapes, dts)]
+        tp = [torch.zeros(g.shape, dtype=torch.from_numpy(g).dtype, requires_grad=True) for g in grads]
+        ep = [nn.Parameter(ember.from_numpy(np.zeros_like(g))) for g in grads]
+        for t, e, g in zip(tp, ep, grads):
+            t.grad, e.grad = torch.from_numpy(g.copy()), ember.from_numpy(g.copy())
+        tn = torch.nn.utils.clip_grad_norm_(tp, max_norm)
+        en = nn.utils.clip_grad_norm_(ep, max_norm)
+        assert en.dtype.name == str(tn.dtype).removeprefix("torch."), name
+        np.testing.assert_allclose(en.item(), tn.item(), rtol=1e-6, err_msg=name)
+        for t, e, g in zip(tp, ep, grads):
+            assert e.grad.dtype.name == str(t.grad.dtype).removeprefix("torch."), name
+            np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-7, err_msg=name)
+            if max_norm > 1e5:
+                assert np.array_equal(e.grad.numpy(), g), name
+
+
+def test_clip_grad_norm_nan_gradient_propagates_like_torch():
+    t, e = torch.zeros(2, requires_grad=True), nn.Parameter(ember.zeros(2))
+    t.grad, e.grad = torch.tensor([float("nan"), 1.0]), ember.tensor([float("nan"), 1.0])
+    assert math.isnan(nn.utils.clip_grad_norm_([e], 1.0).item()) and math.isnan(torch.nn.utils.clip_grad_norm_([t], 1.0))
+    np.testing.assert_array_equal(np.isnan(e.grad.numpy()), np.isnan(t.grad.numpy()))
