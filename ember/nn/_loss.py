@@ -41,8 +41,11 @@ def _reduction(op: str, reduction: str, size_average: bool | None = None, reduce
     return reduction
 
 
-def _check_classes(op: str, x: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> None:
-    """Check a class-index target: integer dtype, shape (N, d1, ...) and values in [0, C) or ignore_index."""
+def _check_classes(op: str, x: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> bool:
+    """Check a class-index target: integer dtype, shape (N, d1, ...) and values in [0, C) or ignore_index.
+
+    Returns whether some target may equal ``ignore_index`` (False when none can).
+    """
     if target.dtype.is_floating_point or target.dtype is dtypes.bool_:
         raise RuntimeError(
             f"{op}: expected class indices of an integer dtype (or probabilities of the input's shape "
@@ -62,14 +65,17 @@ def _check_classes(op: str, x: Tensor, target: Tensor, weight: Tensor | None, ig
     c = x.shape[1]
     if weight is not None and tuple(_tensor(weight, op, "weight").shape) != (c,):
         raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} does not match {c} classes")
-    if target.numel():
-        # ignored entries count as class 0 for the range check
-        t = target._buf  # checked on the buffer: no graph, no Tensors
-        if not 0 <= ignore_index < c:
-            t = t.ne(ignore_index).where(t, 0)
+    if not target.numel():
+        return False
+    t = target._buf  # checked on the buffer: no graph, no Tensors
+    lo, hi = t.min().item(), t.max().item()
+    ignored = lo <= ignore_index <= hi
+    if ignored and not 0 <= ignore_index < c:
+        t = t.ne(ignore_index).where(t, 0)  # ignored entries count as class 0 for the range check
         lo, hi = t.min().item(), t.max().item()
-        if lo < 0 or hi >= c:
-            raise IndexError(f"{op}: target {lo if lo < 0 else hi} is out of bounds for {c} classes")
+    if lo < 0 or hi >= c:
+        raise IndexError(f"{op}: target {lo if lo < 0 else hi} is out of bounds for {c} classes")
+    return ignored
 
 
 def _batched(x: Tensor, target: Tensor) -> tuple[Tensor, Tensor, bool]:
@@ -110,10 +116,10 @@ def cross_entropy(
             raise RuntimeError(
                 f"{op}: weight of shape {tuple(weight.shape)} does not match {x.shape[1]} classes"
             )
-    else:
-        _check_classes(op, x, t, weight, ignore_index)
+    elif not _check_classes(op, x, t, weight, ignore_index):
+        ignore_index = None  # no target is ignored: the Function needs no mask
     out = L.CrossEntropy.apply(
-        x, t, *extra, reduction=reduction, ignore_index=int(ignore_index),
+        x, t, *extra, reduction=reduction, ignore_index=None if ignore_index is None else int(ignore_index),
         label_smoothing=float(label_smoothing), prob_target=prob,
     )
     return out.squeeze(0) if unbatched and reduction == "none" else out

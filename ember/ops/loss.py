@@ -46,12 +46,12 @@ class CrossEntropy(Function):
     Targets are class indices (``prob_target=False``) or probabilities of x's shape.
     With p = softmax(x): dx = a (p W' - (1 - e) w_t onehot - (e / C) w), a the upstream
     gradient per sample (divided by the weight total for ``'mean'``) and W' the weight
-    each sample's row of p carries.
+    each sample's row of p carries. ``ignore_index=None`` says that no target is ignored.
     """
 
     def forward(
-        self, x: Buffer, target: Buffer, *weight: Buffer, reduction: str = "mean", ignore_index: int = -100,
-        label_smoothing: float = 0.0, prob_target: bool = False,
+        self, x: Buffer, target: Buffer, *weight: Buffer, reduction: str = "mean",
+        ignore_index: int | None = -100, label_smoothing: float = 0.0, prob_target: bool = False,
     ) -> Buffer:
         w = weight[0] if weight else None
         n_cls = x.shape[1]
@@ -73,7 +73,14 @@ class CrossEntropy(Function):
             loss = -(self.logp * self.tw).sum(1)
             self.denom = None if reduction != "mean" else float(_numel(loss))
             return _reduce(loss, reduction, self.denom)
-        t, valid, coef = _class_targets(target, ignore_index, w, x)
+        if ignore_index is None and w is None and label_smoothing == 0.0:
+            # the common case (no target is ignore_index, no weights): no masks, mean over N
+            self.t = target.reshape(target.shape[:1] + (1,) + target.shape[1:])
+            self.valid = None
+            loss = (lse - x.take_along(self.t, 1)).reshape(self.out_shape)
+            self.denom = float(_numel(loss)) if reduction == "mean" else None
+            return _reduce(loss, reduction, self.denom)
+        t, valid, coef = _class_targets(target, -100 if ignore_index is None else ignore_index, w, x)
         self.t, self.valid, self.coef = t, valid, coef
         loss = (lse - x.take_along(t, 1)) * coef
         if label_smoothing > 0.0:
@@ -96,7 +103,10 @@ class CrossEntropy(Function):
                 gt = gl * a if self.eps == 0.0 else gl * (a * (1.0 - self.eps))
             return (gx, gt) + (None,) * n_extra
         gx = None
-        if needs[0]:
+        if needs[0] and self.valid is None:
+            gx = self.e * (a / self.z)  # softmax * a, minus a at each target (one per sample)
+            gx.tmp_put_along_(self.t, gx.take_along(self.t, 1) - a, 1)
+        elif needs[0]:
             eps = self.eps
             n_cls = self.e.shape[1]
             a_valid = self.valid.where(a, 0)

@@ -182,3 +182,28 @@ def test_loss_errors():
         F.smooth_l1_loss(x, x, beta=-1.0)
     with pytest.raises(TypeError, match="cross_entropy: target must be a Tensor, got list"):
         F.cross_entropy(x, [0, 1, 2])
+
+
+@pytest.mark.parametrize("ignore_index, targets", [
+    (-100, [0, 3, 1, 2]),  # ignore_index outside the targets' range: the unmasked fast path
+    (-1, [2, 2, 0, 1]),
+    (1, [0, 3, 0, 2]),  # inside the class range but absent from the targets: the masked path, nothing masked
+    (1, [0, 1, 3, 1]),  # present: masked
+    (-100, [-100, 3, -100, 0]),  # present outside the class range: masked, range checked without them
+])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_ignore_index_paths_match_torch(ignore_index, targets, reduction):
+    x = np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32)
+    g = np.random.default_rng(1).standard_normal(4).astype(np.float32)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    kw = {"ignore_index": ignore_index, "reduction": reduction}
+    tl = torch.nn.functional.cross_entropy(tx, torch.tensor(targets), **kw)
+    el = F.cross_entropy(ex, ember.tensor(targets), **kw)
+    np.testing.assert_allclose(el.detach().numpy(), tl.detach().numpy(), rtol=1e-6, atol=1e-7)
+    if reduction == "none":
+        tl.backward(torch.tensor(g)), el.backward(ember.tensor(g))
+    else:
+        tl.backward(), el.backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-7)
+    with pytest.raises(IndexError, match="cross_entropy: target 7 is out of bounds for 4 classes"):
+        F.cross_entropy(ex, ember.tensor([*targets[:3], 7]), ignore_index=ignore_index)
