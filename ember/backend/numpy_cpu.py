@@ -1014,13 +1014,13 @@ def _keep_freed_memory() -> None:
     and the next array of that size is faulted in and zero-filled again page by page: measured, ~8,000
     page faults and a quarter of the time of a GPT training step. With allocations up to 64 MB served
     from the heap and the heap trimmed only above 1 GB free, steady training loops reuse their memory.
-    ``EMBER_MALLOC_TUNING=0`` leaves malloc alone; other C libraries are not touched.
+    It changes malloc for the whole process, so it is opt-in: ``EMBER_MALLOC_TUNING=1`` turns it on.
     """
     import ctypes
     import os
     import sys
 
-    if os.environ.get("EMBER_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+    if os.environ.get("EMBER_MALLOC_TUNING", "0") != "1" or not sys.platform.startswith("linux"):
         return
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
