@@ -4,16 +4,22 @@ Recipe: vocab 65, block_size 64, batch 12, n_layer 4, n_head 4, n_embd 128, drop
 bias, AdamW(lr 1e-3, betas (0.9, 0.99), weight_decay 0.1 on matrices), grad clip 1.0.
 Reports median ms per step, tokens/s, the fraction of NumPy's measured float32 matmul
 peak the step reaches (model FLOPs / time / peak, FLOPs as nanoGPT's estimate), and
-ember's generation speed with and without the key/value cache. Ember and torch steps
-alternate repeat by repeat, and the load average is printed, as the machine may be shared.
+ember's generation speed with and without the key/value cache.
 
-    python benchmarks/gpt.py [--steps 20] [--repeats 5] [--quick] [--threads 1]
+    python benchmarks/gpt.py [--steps 10] [--repeats 15] [--quick] [--threads N]
 
-``--threads N`` caps the BLAS/OpenMP threads of both libraries (set before NumPy
-loads): on a loaded machine, threads that spin-wait for each other can make a step
-several times slower, so a shared machine is best measured with ``--threads 1``.
-``median_cpu_ms`` is the process's CPU time per step: with one thread it stays close
-to what the step takes on an idle core, however loaded the machine is.
+Each library runs in a worker process of its own, as its users run it: ember's process
+never imports torch, torch's never imports ember. In one process the two would share a
+heap and a garbage collector (``import torch`` alone brings ~150,000 objects that every
+full collection walks), and ember's allocator settings would speed torch up as well.
+The parent hands out repeats of ``--steps`` steps to the two workers in turn, so a burst
+of load from elsewhere on a shared machine falls on both alike, and prints the load
+average before and after.
+
+``--threads N`` caps the BLAS/OpenMP threads of both libraries (ember's elementwise
+kernels follow ``OMP_NUM_THREADS`` too). ``median_cpu_ms`` is the worker's CPU time per
+step. ``--tune-torch-malloc`` gives torch's process ember's glibc malloc settings, to
+show that they are not what separates the two.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ import gc
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).parent))
-
+HERE = Path(__file__).resolve().parent
 CFG = {"block_size": 64, "vocab_size": 65, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0, "bias": True}
 BATCH = 12
 
@@ -74,15 +81,6 @@ def make_step(lib, model):
     return step
 
 
-def time_steps(step, steps: int) -> tuple[float, float]:
-    """Wall and CPU milliseconds per step."""
-    gc.collect()
-    t, c = time.perf_counter(), time.process_time()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - t) / steps * 1e3, (time.process_time() - c) / steps * 1e3
-
-
 def flops_per_step(n_params: int) -> float:
     """nanoGPT's estimate: 6 FLOPs per parameter per token plus attention, forward and backward."""
     L, H, C, T = CFG["n_layer"], CFG["n_head"], CFG["n_embd"], CFG["block_size"]
@@ -101,62 +99,141 @@ def generation_speed(model, lib, tokens: int, use_cache: bool, repeats: int) -> 
     return statistics.median(rates)
 
 
+def _tune_malloc_like_ember() -> None:
+    """The glibc settings ember's CPU backend makes at import (see ember/backend/numpy_cpu.py)."""
+    import ctypes
+
+    mallopt = ctypes.CDLL("libc.so.6").mallopt
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD
+    mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+
+
+def worker(lib_name: str, threads: int | None, tune_malloc: bool) -> None:
+    """Build the model, warm up, then answer the parent's commands on stdin, one JSON line each."""
+    sys.path.insert(0, str(HERE))
+    if lib_name == "torch":
+        if tune_malloc:
+            _tune_malloc_like_ember()
+        import torch as lib
+        from torch_gpt import TorchGPT
+
+        if threads is not None:
+            lib.set_num_threads(threads)
+        lib.manual_seed(0)
+        model = TorchGPT(SimpleNamespace(**CFG))
+        n_threads = lib.get_num_threads()
+    else:
+        import ember as lib
+        from ember.backend import threads as ember_threads
+        from ember.models import GPT, GPTConfig
+
+        lib.manual_seed(0)
+        model = GPT(GPTConfig(**CFG))
+        n_threads = ember_threads.get_num_threads()
+    step = make_step(lib, model)
+    for _ in range(3):  # warm up: first calls allocate, import lazily, fill caches
+        step()
+    n_params = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
+    print(json.dumps({"ready": lib_name, "n_params": n_params, "threads": n_threads}), flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd[0] == "steps":
+            gc.collect()
+            t, c = time.perf_counter(), time.process_time()
+            for _ in range(int(cmd[1])):
+                step()
+            n = int(cmd[1])
+            print(json.dumps({"wall_ms": (time.perf_counter() - t) / n * 1e3,
+                              "cpu_ms": (time.process_time() - c) / n * 1e3}), flush=True)
+        elif cmd[0] == "generate":
+            tokens, repeats = int(cmd[1]), int(cmd[2])
+            rates = {"cache": generation_speed(model, lib, tokens, True, repeats),
+                     "no_cache": generation_speed(model, lib, tokens, False, repeats)}
+            print(json.dumps(rates), flush=True)
+        else:
+            break
+
+
+class Worker:
+    """A worker process and the pipe to it."""
+
+    def __init__(self, lib: str, args: argparse.Namespace) -> None:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", lib]
+        if args.threads is not None:
+            cmd += ["--threads", str(args.threads)]
+        if args.tune_torch_malloc:
+            cmd.append("--tune-torch-malloc")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]))
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.info = self.ask(None)
+
+    def ask(self, command: str | None) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if command is not None:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark worker exited with code {self.proc.wait()}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=60)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=20, help="training steps per timed repeat")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=10, help="training steps per timed repeat")
+    ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads for both libraries")
+    ap.add_argument("--tune-torch-malloc", action="store_true", help="give torch ember's malloc settings")
+    ap.add_argument("--worker", choices=("ember", "torch"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    set_threads(args.threads)
+    if args.worker:
+        worker(args.worker, args.threads, args.tune_torch_malloc and args.worker == "torch")
+        return
     if args.quick:
         args.steps, args.repeats = 2, 2
-    set_threads(args.threads)
-    import torch
-    from torch_gpt import TorchGPT
-
-    import ember
-    from ember.models import GPT, GPTConfig
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    threads = args.threads or torch.get_num_threads()
     load_before = os.getloadavg()[0]
     peak = matmul_peak_gflops()
     print(json.dumps({"bench": "numpy_matmul_peak", "gflops": round(peak, 1)}))
-    cfg = GPTConfig(**CFG)
-    ember.manual_seed(0)
-    torch.manual_seed(0)
-    models = {"ember": (ember, GPT(cfg)), "torch": (torch, TorchGPT(cfg))}
-    steps = {name: make_step(lib, model) for name, (lib, model) in models.items()}
-    for step in steps.values():  # warm up: first calls allocate, import lazily, fill caches
-        for _ in range(3):
-            step()
-    # ember and torch alternate, repeat by repeat, so a burst of load from elsewhere hits both
-    times: dict[str, list[float]] = {name: [] for name in models}
-    cpu: dict[str, list[float]] = {name: [] for name in models}
-    for _ in range(args.repeats):
-        for name, step in steps.items():
-            wall_ms, cpu_ms = time_steps(step, args.steps)
-            times[name].append(wall_ms)
-            cpu[name].append(cpu_ms)
+    workers = {name: Worker(name, args) for name in ("ember", "torch")}
+    try:
+        times: dict[str, list[float]] = {name: [] for name in workers}
+        cpu: dict[str, list[float]] = {name: [] for name in workers}
+        for _ in range(args.repeats):
+            for name, w in workers.items():
+                r = w.ask(f"steps {args.steps}")
+                times[name].append(r["wall_ms"])
+                cpu[name].append(r["cpu_ms"])
+        # within one block (63 new tokens after a 1-token prompt) the cache holds the whole context;
+        # past block_size the window slides and cached generation recomputes like uncached
+        gen_tokens = 15 if args.quick else CFG["block_size"] - 1
+        gen = workers["ember"].ask(f"generate {gen_tokens} {1 if args.quick else 3}")
+    finally:
+        for w in workers.values():
+            w.close()
     res = {}
-    for name, (lib, model) in models.items():
-        n_params = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
+    for name, w in workers.items():
         ms = statistics.median(times[name])
-        mfu = flops_per_step(n_params) / (ms / 1e3) / (peak * 1e9)
+        mfu = flops_per_step(w.info["n_params"]) / (ms / 1e3) / (peak * 1e9)
         res[name] = (ms, BATCH * CFG["block_size"] / (ms / 1e3), mfu)
         print(json.dumps({"bench": "gpt_train_step", "lib": name, "median_ms": round(ms, 2),
-                          "median_cpu_ms": round(statistics.median(cpu[name]), 2), "threads": threads,
-                          "tokens_per_s": round(res[name][1]), "fraction_of_matmul_peak": round(mfu, 3),
-                          "all_ms": [round(t, 2) for t in times[name]]}))
-    # within one block (63 new tokens after a 1-token prompt) the cache holds the whole context; past
-    # block_size the window slides, every position changes, and cached generation recomputes like uncached
-    gen_tokens = 15 if args.quick else CFG["block_size"] - 1
-    model = models["ember"][1]
-    gen = {c: generation_speed(model, ember, gen_tokens, c, 1 if args.quick else 3) for c in (True, False)}
-    for c, v in gen.items():
-        print(json.dumps({"bench": "gpt_generate", "lib": "ember", "kv_cache": c, "tokens": gen_tokens,
-                          "tokens_per_s": round(v, 1)}))
+                          "median_cpu_ms": round(statistics.median(cpu[name]), 2),
+                          "threads": w.info["threads"], "tokens_per_s": round(res[name][1]),
+                          "fraction_of_matmul_peak": round(mfu, 3), "all_ms": [round(t, 2) for t in times[name]]}))
+    ratios = [e / t for e, t in zip(times["ember"], times["torch"])]
+    print(json.dumps({"bench": "gpt_step_ratio", "median_of_paired_ratios": round(statistics.median(ratios), 3)}))
+    for c in ("cache", "no_cache"):
+        print(json.dumps({"bench": "gpt_generate", "lib": "ember", "kv_cache": c == "cache", "tokens": gen_tokens,
+                          "tokens_per_s": round(gen[c], 1)}))
     load_after = os.getloadavg()[0]
     print(json.dumps({"bench": "load_average_1min", "before": round(load_before, 2), "after": round(load_after, 2),
                       "cpus": os.cpu_count()}))
@@ -164,11 +241,12 @@ def main() -> None:
     print(f"{'':<10}{'ms/step':>10}{'cpu ms':>10}{'tokens/s':>12}{'of peak':>10}")
     for name, (ms, tps, mfu) in res.items():
         print(f"{name:<10}{ms:>10.2f}{statistics.median(cpu[name]):>10.2f}{tps:>12,.0f}{mfu:>10.1%}")
-    print(f"ember/torch step time: {res['ember'][0] / res['torch'][0]:.2f}x  "
-          f"(median of {args.repeats} x {args.steps} steps, {threads} thread(s); "
+    print(f"ember/torch step time: {res['ember'][0] / res['torch'][0]:.2f}x "
+          f"(median of paired repeats: {statistics.median(ratios):.2f}x; {args.repeats} x {args.steps} steps, "
+          f"threads ember {workers['ember'].info['threads']}, torch {workers['torch'].info['threads']}; "
           f"NumPy matmul peak {peak:.1f} GFLOP/s)")
-    print(f"ember generation ({gen_tokens} tokens, batch 1): {gen[True]:.1f} tokens/s with the KV cache, "
-          f"{gen[False]:.1f} without")
+    print(f"ember generation ({gen_tokens} tokens, batch 1): {gen['cache']:.1f} tokens/s with the KV cache, "
+          f"{gen['no_cache']:.1f} without")
     print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after, on {os.cpu_count()} CPUs")
 
 

@@ -374,6 +374,9 @@ class Buffer:
     def dot_last(self, o: Buffer, keepdims: bool = False) -> Buffer:
         """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
         raise NotImplementedError
+    def sum_last(self, keepdims: bool = False) -> Buffer:
+        """``self.sum(-1)`` for the short rows of a fused kernel (a softmax, a norm), as fast as the device allows."""
+        raise NotImplementedError
     def gelu_erf(self) -> tuple[Buffer, Buffer]:
         """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative."""
         raise NotImplementedError

@@ -88,7 +88,9 @@ def test_gelu_erf_float32_matches_torch(n):
     y, d = NumpyBuffer(x).gelu_erf()
     ty, td = _torch_gelu(x)
     assert y.data.dtype == d.data.dtype == np.float32 and y.shape == d.shape == x.shape
-    np.testing.assert_allclose(y.data, ty, rtol=1.3e-6, atol=1e-6)
+    # atol 2e-6, not 1e-6: torch's own vectorised float32 erf (its AVX-512 path) is off by up to
+    # 1.1e-6 near x = -3.5, where ember's kernel is within 3e-11 of the float64 value
+    np.testing.assert_allclose(y.data, ty, rtol=1.3e-6, atol=2e-6)
     np.testing.assert_allclose(d.data, td, rtol=1.3e-6, atol=2e-6)
 
 
@@ -118,7 +120,9 @@ def test_gelu_erf_shapes_dtypes_and_special_values():
     assert NumpyBuffer(np.zeros((0, 3), np.float32)).gelu_erf()[0].shape == (0, 3)
     special = np.float32([np.inf, -np.inf, np.nan])
     ys = NumpyBuffer(special).gelu_erf()[0]
-    np.testing.assert_array_equal(ys.data, _torch_gelu(special)[0])  # inf, nan (-inf * 0), nan
+    # GELU(inf) = inf, and -inf * Phi(-inf) = -inf * 0 is nan, as torch's scalar kernel gives; its
+    # AVX-512 kernel returns nan for +inf as well, so the expected values are written out
+    np.testing.assert_array_equal(ys.data, np.float32([np.inf, np.nan, np.nan]))
     h = np.float16([-3.0, -0.5, 0.0, 1.5])
     yh, dh = NumpyBuffer(h).gelu_erf()  # float16: computed in float32, rounded once
     assert yh.data.dtype == dh.data.dtype == np.float16
@@ -150,13 +154,13 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 def test_freed_array_memory_is_reused_without_page_faults():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "EMBER_MALLOC"))}
     tuned = subprocess.run([sys.executable, "-c", _FAULTS], capture_output=True, text=True,
-                           env={**env, "EMBER_MALLOC_TUNING": "1"}, timeout=120, check=False)
+                           env=env, timeout=120, check=False)  # the default: tuned at import
     assert tuned.returncode == 0, tuned.stderr
     # 10 rounds of 8 x 1.6 MB would fault ~31,000 pages in if the memory went back to the kernel each time
     assert int(tuned.stdout) < 500
     off = subprocess.run([sys.executable, "-c", _FAULTS], capture_output=True, text=True, timeout=120,
                          env={**env, "EMBER_MALLOC_TUNING": "0"}, check=False)
-    assert off.returncode == 0, off.stderr  # the default leaves malloc alone (how it behaves is glibc's)
+    assert off.returncode == 0, off.stderr  # opted out: malloc left alone (how it behaves is glibc's)
 
 
 def test_fused_ops_still_match_after_many_steps():

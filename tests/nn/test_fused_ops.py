@@ -186,42 +186,47 @@ def test_gradcheck(case):
 
 
 # ---- code paths taken only at larger sizes, exercised at small sizes by shrinking the thresholds ----
-SLABBED = [
-    Case("sdpa_causal_slabs", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
+ROW_MAX = [
+    Case("sdpa_causal_row_max", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
          [(3, 2, 5, 4), (3, 2, 5, 4), (3, 2, 5, 3)], (FU.ScaledDotProductAttention,)),
-    Case("sdpa_slabs_5d_rect", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+    Case("sdpa_row_max_5d_rect", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
          [(4, 2, 1, 3, 4), (4, 2, 1, 6, 4), (4, 2, 1, 6, 2)], (FU.ScaledDotProductAttention,)),
-    Case("sdpa_slabs_noncontig", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
+    Case("sdpa_row_max_noncontig", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
          [(3, 2, 4, 4), (3, 2, 4, 4), (3, 2, 4, 4)], (FU.ScaledDotProductAttention,), noncontig=True),
     # k and v broadcast over the batch of q: the softmax gradient has q's batch, p too
-    Case("sdpa_slabs_broadcast_kv", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+    Case("sdpa_row_max_broadcast_kv", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
          [(3, 2, 4, 4), (1, 2, 5, 4), (1, 2, 5, 3)], (FU.ScaledDotProductAttention,)),
-    # v's batch is larger than the weights': dL/dp has v's batch, so it cannot be cut into p's slabs
-    Case("sdpa_slabs_broadcast_v", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
+    # v's batch is larger than the weights': dL/dp has v's batch
+    Case("sdpa_row_max_broadcast_v", lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v),
          [(1, 2, 4, 4), (1, 2, 5, 4), (3, 2, 5, 3)], (FU.ScaledDotProductAttention,)),
 ]
 
 
-@pytest.fixture
-def tiny_slabs(monkeypatch):
-    monkeypatch.setattr(FU, "_SLAB", 8)  # every batch entry becomes a slab of its own
-
-
-@pytest.mark.parametrize("case", SLABBED, ids=str)
-def test_sdpa_slabs_against_torch(case, tiny_slabs):
+@pytest.mark.parametrize("case", ROW_MAX, ids=str)
+def test_sdpa_row_max_path_against_torch(case, monkeypatch):
+    # scores spread wider than the shared-shift span take each row's own max instead
+    monkeypatch.setattr(FU, "_SHARED_SHIFT_SPAN", -1.0)
     check_case(case)
     gradcheck_case(case)
 
 
-def test_slabs_are_views_along_the_first_axis(tiny_slabs):
+@pytest.mark.parametrize("spread", [1.0, 30.0, 300.0])
+def test_sdpa_softmax_shift_is_exact_for_any_spread(spread):
+    # spread 1: one shared shift; 30 and 300: scores far apart (rows that differ by e^300), the
+    # row-max path; both must match torch, with no overflow, underflow to 0/0, or NaN
     import ember
+    import torch
 
-    s = ember.arange(24.0).reshape(3, 2, 4)._buf
-    slabs = FU._slabs(s)
-    assert [b.shape for b in slabs] == [(1, 2, 4)] * 3
-    slabs[1].tmp_mul_(0.0)  # a view: writes land in s
-    assert s.numpy()[1].sum() == 0 and s.numpy()[0].sum() == sum(range(8))
-    assert FU._slabs(ember.ones(4, 4)._buf)[0].shape == (4, 4)  # 2-D: one slab
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((2, 3, 6, 4)).astype(np.float32)
+    k = rng.standard_normal((2, 3, 7, 4)).astype(np.float32)
+    v = rng.standard_normal((2, 3, 7, 5)).astype(np.float32)
+    q[0, 0] *= spread
+    q[1, 2, 3] -= spread
+    got = ember.nn.functional.scaled_dot_product_attention(*(ember.from_numpy(a) for a in (q, k, v)))
+    want = torch.nn.functional.scaled_dot_product_attention(*(torch.from_numpy(a) for a in (q, k, v)))
+    assert np.isfinite(got.numpy()).all()
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-5, atol=2e-5)
 
 
 EMBEDDING_SCATTER = [
