@@ -16,8 +16,8 @@ The parent hands out repeats of ``--steps`` steps to the two workers in turn, so
 of load from elsewhere on a shared machine falls on both alike, and prints the load
 average before and after.
 
-``--threads N`` caps the BLAS/OpenMP threads of both libraries (ember's elementwise
-kernels follow ``OMP_NUM_THREADS`` too). ``median_cpu_ms`` is the worker's CPU time per
+``--threads N`` caps the BLAS/OpenMP threads of both libraries (NumPy's elementwise
+kernels, and so ember's, always run on one). ``median_cpu_ms`` is the worker's CPU time per
 step. ``--tune-torch-malloc`` gives torch's process ember's glibc malloc settings, to
 show that they are not what separates the two.
 """
@@ -125,12 +125,11 @@ def worker(lib_name: str, threads: int | None, tune_malloc: bool) -> None:
         n_threads = lib.get_num_threads()
     else:
         import ember as lib
-        from ember.backend import threads as ember_threads
         from ember.models import GPT, GPTConfig
 
         lib.manual_seed(0)
         model = GPT(GPTConfig(**CFG))
-        n_threads = ember_threads.get_num_threads()
+        n_threads = threads or os.cpu_count()  # OpenBLAS's matrix products; NumPy's ufuncs use one
     step = make_step(lib, model)
     for _ in range(3):  # warm up: first calls allocate, import lazily, fill caches
         step()

@@ -377,6 +377,9 @@ class Buffer:
     def sum_last(self, keepdims: bool = False) -> Buffer:
         """``self.sum(-1)`` for the short rows of a fused kernel (a softmax, a norm), as fast as the device allows."""
         raise NotImplementedError
+    def sum_lead(self) -> Buffer:
+        """Sum over every axis but the last, (..., n) -> (n,): a bias or norm-weight gradient."""
+        raise NotImplementedError
     def gelu_erf(self) -> tuple[Buffer, Buffer]:
         """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative."""
         raise NotImplementedError

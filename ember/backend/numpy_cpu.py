@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ember import dtypes
-from ember.backend import numpy_linalg, threads
+from ember.backend import numpy_linalg
 from ember.buffer import Buffer, inplace_clock
 
 _TO_NP = {d: np.dtype(d.name) for d in dtypes.ALL}
@@ -926,6 +926,17 @@ class NumpyBuffer(Buffer):
         r = np.matmul(a.reshape(-1, n), _ones(n, a.dtype)).reshape(a.shape[:-1] + ((1,) if keepdims else ()))
         return NumpyBuffer(r)
 
+    def sum_lead(self) -> NumpyBuffer:
+        """Sum over all leading axes, (..., n) -> (n,): float rows as one vector-matrix product (2x NumPy's sum)."""
+        a = self.data
+        if a.__class__ is not _ndarray or a.ndim < 2 or a.dtype.char not in "fd" or not a.flags.c_contiguous:
+            return self.sum(tuple(range(max(a.ndim - 1, 0))))
+        n = a.shape[-1]
+        rows = a.size // n if n else 0
+        if not rows or not n:
+            return self.sum(tuple(range(a.ndim - 1)))
+        return NumpyBuffer(np.matmul(_ones(rows, a.dtype), a.reshape(rows, n)))
+
     # ---- fused kernels: exact GELU and its derivative, in cache-sized blocks ------------
     def gelu_erf(self) -> tuple[NumpyBuffer, NumpyBuffer]:
         """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative.
@@ -945,15 +956,11 @@ class NumpyBuffer(Buffer):
             return NumpyBuffer(y.data.astype(x.dtype)), NumpyBuffer(d.data.astype(x.dtype))
         xf = x.reshape(-1)  # a copy only when x is not contiguous
         y, d = np.empty_like(xf), np.empty_like(xf)
-
-        def part(lo: int, hi: int) -> None:
-            m = min(_BLOCK, hi - lo)
-            tmp = (np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, np.float32))
-            for i in range(lo, hi, _BLOCK):
-                j = min(i + _BLOCK, hi)
-                _gelu_block(xf[i:j], y[i:j], d[i:j], *(t[: j - i] for t in tmp))
-
-        threads.parallel_for(part, xf.size)
+        m = min(_BLOCK, xf.size)
+        tmp = (np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, np.float32))
+        for i in range(0, xf.size, _BLOCK):
+            j = min(i + _BLOCK, xf.size)
+            _gelu_block(xf[i:j], y[i:j], d[i:j], *(t[: j - i] for t in tmp))
         return NumpyBuffer(y.reshape(x.shape)), NumpyBuffer(d.reshape(x.shape))
 
 
@@ -1018,9 +1025,8 @@ def _gelu_block(x: np.ndarray, y: np.ndarray, d: np.ndarray, a: np.ndarray, t: n
     """Write GELU(x) into y and its derivative into d; a, t, u are scratch blocks of x's size."""
     f = np.float32
     np.abs(x, out=a)
-    np.multiply(a, f(0.2), out=t)
-    t += f(1.0)
-    np.reciprocal(t, out=t)
+    np.add(a, f(5.0), out=t)
+    np.divide(f(5.0), t, out=t)  # t = 1 / (1 + |x| / 5)
     r = _GELU_R_NEG
     np.multiply(t, r[0], out=u)  # u = -R(t) by Horner's rule
     for c in r[1:-1]:

@@ -54,7 +54,7 @@ class Linear(Function):
         if needs[1]:
             gw = mT(g) @ self.x
         if len(needs) == 3 and needs[2]:
-            gb = g.sum(0)
+            gb = g.sum_lead()
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
 
 
@@ -132,9 +132,9 @@ class LayerNorm(Function):
             gx = gx.reshape(self.x_shape)
         rest: list[Buffer | None] = []
         if self.w is not None:
-            rest.append((g * xhat).sum(0).reshape(self.norm_shape) if needs[1] else None)
+            rest.append((g * xhat).sum_lead().reshape(self.norm_shape) if needs[1] else None)
         if self.has_bias:
-            rest.append(g.sum(0).reshape(self.norm_shape) if needs[-1] else None)
+            rest.append(g.sum_lead().reshape(self.norm_shape) if needs[-1] else None)
         return (gx, *rest)
 
 
@@ -254,7 +254,9 @@ class ScaledDotProductAttention(Function):
         is_causal: bool = False, dropout_p: float = 0.0,
     ) -> Buffer:
         if mask is None:
-            s = q @ mT(k)  # (..., L, S), ours: the weights are formed in it
+            # k^T is copied to rows first: OpenBLAS multiplies these small (S, E)^T operands ~1.6x
+            # slower in place than the copy costs
+            s = q @ mT(k).contiguous()  # (..., L, S), ours: the weights are formed in it
             # softmax(c s) = softmax(c (s - m)) for any m constant along a row. m = each row's max
             # is the textbook choice, but a last-axis max costs ~60 ns a row here. When every score
             # lies within 80 / c of the largest, m = the largest score overall is as good: all
@@ -269,7 +271,7 @@ class ScaledDotProductAttention(Function):
             s.tmp_div_(s.sum_last(keepdims=True))
             return self._finish(s, q, k, v, scale, dropout_p)
         qs = q * scale
-        s = qs @ mT(k)
+        s = qs @ mT(k).contiguous()
         if mask.dtype is dtypes.bool_:
             s = mask.where(s, float("-inf"))
         elif _broadcasts_into(mask.shape, s.shape):
@@ -301,7 +303,7 @@ class ScaledDotProductAttention(Function):
         gv = mT(self.pd) @ grad if needs[2] else None
         gq = gk = gm = None
         if needs[0] or needs[1] or (len(needs) > 3 and needs[3]):
-            gs = grad @ mT(self.v)  # dL/dp, then turned into dL/ds in place
+            gs = grad @ mT(self.v).contiguous()  # dL/dp, then turned into dL/ds in place
             if self.keep is not None:
                 gs = self.keep.where(gs * self.drop_scale, 0)
             gs.tmp_sub_(gs.dot_last(p, keepdims=True))
