@@ -34,7 +34,8 @@ def text_file(tmp_path_factory) -> Path:
         text = SHAKESPEARE.read_text(encoding="utf-8")[:20_000]
     else:
         lines = ["First Citizen:\nBefore we proceed any further, hear me speak.\n\n",
-                 "All:\nSpeak, speak.\n\n", "MENENIUS:\nWhat work's, my countrymen, in hand?\n\n"]
+                 "All:\nSpeak, speak.\n\n", "MENENIUS:\nWhat work's, my countrymen, in hand?\n\n",
+                 "ROMEO:\nIs the day so young?\n\n"]  # the samples' prompt must be in the vocabulary
         text = "".join(lines) * 120
     path.write_text(text, encoding="utf-8")
     return path
