@@ -22,6 +22,10 @@ The contract (all methods return new Buffers unless named ``*_``):
 - creation and random: ``full arange eye from_data uniform normal randint`` on the
   class, with a seedable generator
 - in-place update: ``assign_(value, index)``, ``iadd_ isub_ imul_ idiv_``, ``copy_``
+
+Optional fused kernels (``layer_norm_rows``, ``softmax_rows_``, ``adam_step_`` ...) let a
+backend run a hot formula in one compiled pass. The base class answers "not here", and
+the Function that asks then composes the same formula from the primitives.
 """
 
 from __future__ import annotations
@@ -383,6 +387,30 @@ class Buffer:
     def gelu_erf(self) -> tuple[Buffer, Buffer]:
         """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative."""
         raise NotImplementedError
+
+    # ---- optional fused kernels: a backend may compute these formulas in one compiled pass. The
+    # defaults say "not here" (None or False), and the calling Function then composes the same
+    # formula from the primitives above, so a new backend needs none of them.
+    def layer_norm_rows(self, w: Buffer | None, b: Buffer | None, eps: float) -> tuple[Buffer, Buffer, Buffer] | None:
+        """For rows (R, N): ``(xhat w + b, xhat, rstd)`` with xhat = (x - mean) rstd, rstd (R, 1)."""
+        return None
+    def layer_norm_rows_backward(
+        self, xhat: Buffer, rstd: Buffer, w: Buffer | None
+    ) -> tuple[Buffer, Buffer, Buffer] | None:
+        """self = g (R, N): ``(rstd (g w - mean(g w) - xhat mean(g w xhat)), sum of g xhat, sum of g)``."""
+        return None
+    def softmax_rows_(self, scale: float, causal: bool) -> bool:
+        """In place over (..., L, S): softmax(scale self) per row, keys j > query i zeroed when causal."""
+        return False
+    def softmax_backward_rows_(self, p: Buffer) -> bool:
+        """In place: self = p (self - sum(self p)) per row of the last axis."""
+        return False
+    def adam_step_(
+        self, g: Buffer, m: Buffer, v: Buffer, beta1: float, beta2: float, decay: float, step_size: float,
+        bc2_sqrt: float, eps: float,
+    ) -> bool:
+        """In place on param, m, v: one Adam step (see ``Adam._update`` for the formula it fuses)."""
+        return False
 
 
 # The global in-place clock: bumped by every in-place primitive. A Function records the

@@ -9,6 +9,7 @@ rebind ``data`` instead.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,33 @@ def ember_dtype(d: Any) -> dtypes.dtype:
         return _TO_EMBER[np.dtype(d)]
     except (KeyError, TypeError):
         raise TypeError(f"unsupported dtype {d!r}") from None
+
+
+_jit: Any = None  # ember.backend.numpy_jit once imported; False when switched off or not importable
+
+
+def _load_jit() -> Any:
+    try:
+        from ember.backend import numpy_jit
+    except ImportError:  # Numba is not installed (or does not support this NumPy)
+        return False
+    return numpy_jit
+
+
+def jit_kernels() -> Any:
+    """The compiled kernels (the module ``numpy_jit``), or None without Numba or with ``EMBER_JIT=0``."""
+    global _jit
+    if _jit is None:
+        _jit = os.environ.get("EMBER_JIT", "1") != "0" and _load_jit()
+    return _jit or None
+
+
+def set_jit(enabled: bool) -> bool:
+    """Use the compiled kernels (if Numba is installed) or NumPy alone from now on; returns the old setting."""
+    global _jit
+    before = jit_kernels() is not None
+    _jit = _load_jit() if enabled else False
+    return before
 
 
 class _Rng:
@@ -956,12 +984,86 @@ class NumpyBuffer(Buffer):
             return NumpyBuffer(y.data.astype(x.dtype)), NumpyBuffer(d.data.astype(x.dtype))
         xf = x.reshape(-1)  # a copy only when x is not contiguous
         y, d = np.empty_like(xf), np.empty_like(xf)
+        jit = jit_kernels()
+        if jit is not None:
+            jit.gelu_erf(xf, y, d)
+            return NumpyBuffer(y.reshape(x.shape)), NumpyBuffer(d.reshape(x.shape))
         m = min(_BLOCK, xf.size)
         tmp = (np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, np.float32))
         for i in range(0, xf.size, _BLOCK):
             j = min(i + _BLOCK, xf.size)
             _gelu_block(xf[i:j], y[i:j], d[i:j], *(t[: j - i] for t in tmp))
         return NumpyBuffer(y.reshape(x.shape)), NumpyBuffer(d.reshape(x.shape))
+
+    # ---- the optional fused kernels, compiled by Numba (numpy_jit.py) when it is installed ------
+    def layer_norm_rows(self, w: Buffer | None, b: Buffer | None, eps: float) -> tuple[Buffer, Buffer, Buffer] | None:
+        x = self.data
+        jit = jit_kernels()
+        if jit is None or not _jit_f32(x) or x.ndim != 2 or not x.size:
+            return None
+        if any(p is not None and p.data.dtype != np.float32 for p in (w, b)):
+            return None  # mixed dtypes promote: the composed path does that
+        n = x.shape[1]
+        out, xhat, rstd = np.empty_like(x), np.empty_like(x), np.empty((x.shape[0], 1), np.float32)
+        wa = _ones(n, np.float32) if w is None else np.ascontiguousarray(w.data, np.float32)
+        ba = _zeros(n, np.float32) if b is None else np.ascontiguousarray(b.data, np.float32)
+        jit.layer_norm(x, wa, ba, eps, out, xhat, rstd.reshape(-1))
+        return NumpyBuffer(out), NumpyBuffer(xhat), NumpyBuffer(rstd)
+
+    def layer_norm_rows_backward(
+        self, xhat: Buffer, rstd: Buffer, w: Buffer | None
+    ) -> tuple[Buffer, Buffer, Buffer] | None:
+        jit = jit_kernels()
+        h = xhat.data
+        if jit is None or not _jit_f32(h) or h.ndim != 2 or not h.size or self.data.dtype != np.float32:
+            return None
+        if w is not None and w.data.dtype != np.float32:
+            return None
+        g = np.ascontiguousarray(self.data)
+        n = h.shape[1]
+        wa = _ones(n, np.float32) if w is None else np.ascontiguousarray(w.data, np.float32)
+        gx, gw, gb = np.empty_like(h), np.empty(n, np.float32), np.empty(n, np.float32)
+        jit.layer_norm_backward(g, h, np.ascontiguousarray(rstd.data).reshape(-1), wa, gx, gw, gb)
+        return NumpyBuffer(gx), NumpyBuffer(gw), NumpyBuffer(gb)
+
+    def softmax_rows_(self, scale: float, causal: bool) -> bool:
+        s = self.data
+        jit = jit_kernels()
+        if jit is None or not _jit_f32(s) or s.ndim < 2 or not s.size or not s.flags.writeable:
+            return False
+        jit.softmax_rows(s.reshape((-1,) + s.shape[-2:]), scale, causal)  # a temporary, as tmp_*_: no bump
+        return True
+
+    def softmax_backward_rows_(self, p: Buffer) -> bool:
+        gp, pa = self.data, p.data
+        jit = jit_kernels()
+        if (jit is None or not _jit_f32(gp) or not _jit_f32(pa) or gp.shape != pa.shape or gp.ndim < 1
+                or not gp.size or not gp.flags.writeable):
+            return False
+        n = gp.shape[-1]
+        jit.softmax_backward_rows(gp.reshape(-1, n), pa.reshape(-1, n))
+        return True
+
+    def adam_step_(
+        self, g: Buffer, m: Buffer, v: Buffer, beta1: float, beta2: float, decay: float, step_size: float,
+        bc2_sqrt: float, eps: float,
+    ) -> bool:
+        arrays = (self.data, g.data, m.data, v.data)
+        jit = jit_kernels()
+        if jit is None or not all(_jit_f32(a) and a.shape == arrays[0].shape for a in arrays):
+            return False
+        if not all(a.flags.writeable for a in (arrays[0], arrays[2], arrays[3])):
+            return False
+        p, ga, ma, va = (a.reshape(-1) for a in arrays)
+        jit.adam_step(p, ga, ma, va, beta1, beta2, decay, step_size, bc2_sqrt, eps)
+        self._bump()
+        m.version = v.version = self.version
+        return True
+
+
+def _jit_f32(a: Any) -> bool:
+    """Whether a compiled kernel can take ``a``: a C-contiguous float32 array."""
+    return a.__class__ is _ndarray and a.dtype == np.float32 and a.flags.c_contiguous
 
 
 # Scratch arrays for the in-place updates above. Small ones come from NumPy's allocator
@@ -1006,6 +1108,18 @@ def _ones(n: int, dtype: Any) -> np.ndarray:
         if len(_ONES) > 256:
             _ONES.clear()
         v = _ONES[(n, dtype)] = np.ones(n, dtype)
+    return v
+
+
+_ZEROS: dict[tuple[int, Any], np.ndarray] = {}
+
+
+def _zeros(n: int, dtype: Any) -> np.ndarray:
+    v = _ZEROS.get((n, dtype))
+    if v is None:
+        if len(_ZEROS) > 256:
+            _ZEROS.clear()
+        v = _ZEROS[(n, dtype)] = np.zeros(n, dtype)
     return v
 
 

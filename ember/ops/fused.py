@@ -97,16 +97,21 @@ class LayerNorm(Function):
         n = _prod(shape[len(shape) - normalized_ndim :])
         x = x.reshape((_prod(shape[: len(shape) - normalized_ndim]), n))  # (rows, n)
         inv_n = 1.0 / n if n else 0.0
-        xhat = x - x.sum_last(keepdims=True) * inv_n  # x - mean, ours to scale in place
-        self.rstd = 1.0 / (xhat.dot_last(xhat, keepdims=True) * inv_n + eps).sqrt()
-        xhat.tmp_mul_(self.rstd)
-        self.xhat, self.inv_n, self.x_shape = xhat, inv_n, shape
+        self.inv_n, self.x_shape = inv_n, shape
         self.norm_shape = shape[len(shape) - normalized_ndim :]
         self.w = params[0].reshape((n,)) if has_weight else None
         self.has_bias = has_bias
+        b = params[-1].reshape((n,)) if has_bias else None
+        fused = x.layer_norm_rows(self.w, b, eps)  # one compiled pass, where the backend has one
+        if fused is not None:
+            out, self.xhat, self.rstd = fused
+            return out.reshape(shape)
+        xhat = x - x.sum_last(keepdims=True) * inv_n  # x - mean, ours to scale in place
+        self.rstd = 1.0 / (xhat.dot_last(xhat, keepdims=True) * inv_n + eps).sqrt()
+        xhat.tmp_mul_(self.rstd)
+        self.xhat = xhat
         out = xhat if self.w is None else xhat * self.w
-        if has_bias:
-            b = params[-1].reshape((n,))
+        if b is not None:
             if out is xhat:
                 out = xhat + b
             else:
@@ -117,6 +122,14 @@ class LayerNorm(Function):
         needs = self.needs_input_grad
         xhat = self.xhat
         g = grad.reshape(xhat.shape)
+        if needs[0]:
+            fused = g.layer_norm_rows_backward(xhat, self.rstd, self.w)
+            if fused is not None:
+                gx, gw, gb = fused
+                rest = [gw.reshape(self.norm_shape) if needs[1] else None] if self.w is not None else []
+                if self.has_bias:
+                    rest.append(gb.reshape(self.norm_shape) if needs[-1] else None)
+                return (gx.reshape(self.x_shape), *rest)
         gx = None
         if needs[0]:
             gxhat = g if self.w is None else g * self.w
@@ -261,6 +274,8 @@ class ScaledDotProductAttention(Function):
             # is the textbook choice, but a last-axis max costs ~60 ns a row here. When every score
             # lies within 80 / c of the largest, m = the largest score overall is as good: all
             # exponents fall in [-80, 0], none overflows, and none leaves float32's normal range.
+            if s.softmax_rows_(scale, is_causal):  # one compiled pass, where the backend has one
+                return self._finish(s, q, k, v, scale, dropout_p)
             hi, lo = s.max().item(), s.min().item()
             m: Any = hi if (hi - lo) * scale <= _SHARED_SHIFT_SPAN else s.max(-1, keepdims=True)
             s.tmp_sub_(m)
@@ -306,8 +321,9 @@ class ScaledDotProductAttention(Function):
             gs = grad @ mT(self.v).contiguous()  # dL/dp, then turned into dL/ds in place
             if self.keep is not None:
                 gs = self.keep.where(gs * self.drop_scale, 0)
-            gs.tmp_sub_(gs.dot_last(p, keepdims=True))
-            gs.tmp_mul_(p)
+            if not gs.softmax_backward_rows_(p):
+                gs.tmp_sub_(gs.dot_last(p, keepdims=True))
+                gs.tmp_mul_(p)
             if needs[0]:
                 gq = gs @ self.k
                 gq.tmp_mul_(self.scale)

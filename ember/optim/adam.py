@@ -101,13 +101,15 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = zeros_like(p)
             step = count_step(state)
             param = p._buf
-            if decoupled:
-                if weight_decay != 0:
-                    param.imul_(1 - lr * weight_decay)
-                g = grad_of(p, name, 0.0, maximize)
-            else:
-                g = grad_of(p, name, weight_decay, maximize)
+            # the bias corrections are Python floats (double), as in PyTorch
+            step_size = lr / (1 - beta1**step)
+            decay = 1 - lr * weight_decay if decoupled else 1.0
+            g = grad_of(p, name, 0.0 if decoupled else weight_decay, maximize)
             m, v = state["exp_avg"]._buf, state["exp_avg_sq"]._buf
+            if not amsgrad and param.adam_step_(g, m, v, beta1, beta2, decay, step_size, (1 - beta2**step) ** 0.5, eps):
+                continue  # the whole update in one compiled pass, where the backend has one
+            if decay != 1.0:
+                param.imul_(decay)
             m.lerp_(g, 1 - beta1)
             v.imul_(beta2)
             v.addcmul_(g, g, 1 - beta2)
@@ -117,8 +119,6 @@ class Adam(Optimizer):
                 v_max = state["max_exp_avg_sq"]._buf
                 v_max.maximum_(v)
                 v = v_max
-            # the bias corrections are Python floats (double), as in PyTorch
-            step_size = lr / (1 - beta1**step)
             denom = v.sqrt()
             denom.idiv_((1 - beta2**step) ** 0.5)
             denom.iadd_(eps)

@@ -1,0 +1,180 @@
+"""Compiled kernels for the NumPy backend, built with Numba when it is installed (``pip install ember[fast]``).
+
+NumPy makes one pass over memory per operation, so a formula of twenty operations reads
+and writes its arrays twenty times, on one core, while PyTorch's kernels do the formula in
+one vectorised pass. The hot formulas of a transformer step (exact GELU, LayerNorm, the
+attention softmax, the Adam update) are written here once more as plain loops that Numba
+compiles to vector code, each in one or two passes. Every kernel computes the same formula
+as the NumPy code it replaces (``numpy_cpu.py`` or the composed fallback in the Function
+that uses it), and ``tests/test_jit.py`` checks each against that code.
+
+The kernels are optional: this module imports Numba, and ``numpy_cpu.jit_kernels()``
+imports this module on first use only (so ``import ember`` stays fast), returning None
+when Numba is missing or ``EMBER_JIT=0`` is set; every caller then takes its NumPy path.
+Compiled code is cached on disk, so a later process loads a kernel instead of compiling
+it. They are float32 kernels over C-contiguous arrays; the callers check that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba as nb
+import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+f32 = np.float32
+# fastmath lets LLVM reorder the sums of a row into several vector accumulators (as NumPy's
+# pairwise sums also reorder them); error_model="numpy" drops the division-by-zero checks
+# that would stop the loops from vectorising.
+jit = nb.njit(fastmath=True, error_model="numpy", boundscheck=False, cache=True, nogil=True)
+jit_inline = nb.njit(fastmath=True, error_model="numpy", inline="always")
+
+@intrinsic
+def _bits_to_f32(typingctx: Any, v: Any) -> Any:
+    # reinterpret an int32 as the float32 with the same bits: builds 2^k from k in the exponential
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+@jit_inline
+def exp32(x: Any) -> Any:
+    """e^x for float32 in a form LLVM can vectorise (libm's expf is a scalar call).
+
+    e^x = 2^k e^r with k = round(x / ln 2) and |r| <= ln 2 / 2, r computed with ln 2 split
+    in two parts so the reduction is exact; e^r by its Taylor polynomial to r^7. Relative
+    error < 4e-7 (about 3 ulp) over [-87, 88]; arguments outside are clamped.
+    """
+    x = min(max(x, f32(-87.0)), f32(88.0))
+    k = np.floor(x * f32(1.44269504) + f32(0.5))
+    r = x - k * f32(0.693145751953125)
+    r = r - k * f32(1.428606765330187e-06)
+    p = f32(1.0 / 5040)
+    p = p * r + f32(1.0 / 720)
+    p = p * r + f32(1.0 / 120)
+    p = p * r + f32(1.0 / 24)
+    p = p * r + f32(1.0 / 6)
+    p = p * r + f32(0.5)
+    p = p * r + f32(1.0)
+    p = p * r + f32(1.0)
+    return p * _bits_to_f32((np.int32(k) + np.int32(127)) << np.int32(23))
+
+# the fit of R(t) in Phi(-a) = exp(-a^2/2) R(t), t = 1 / (1 + a/5), as numpy_cpu's GELU kernel
+r0, r1, r2, r3, r4, r5, r6 = (f32(c) for c in (
+    1.09788072, -2.92423288, 4.11371135, -3.05193537, 1.50298027, -0.276407828, 0.0380037339))
+inv_sqrt_2pi = f32(0.3989422804014327)
+
+@jit
+def gelu_erf(x: Any, y: Any, d: Any) -> None:
+    """y = x Phi(x), d = Phi(x) + x pdf(x) over 1-d float32 arrays."""
+    for i in range(x.size):
+        v = x[i]
+        a = abs(v)
+        t = f32(1.0) / (f32(1.0) + a * f32(0.2))
+        r = ((((((r0 * t + r1) * t + r2) * t + r3) * t + r4) * t + r5) * t + r6)
+        e = exp32(f32(-0.5) * v * v)
+        q = f32(0.5) - e * r  # 0.5 - Phi(-|x|)
+        y[i] = f32(0.5) * v + a * q
+        d[i] = f32(0.5) + (q if v >= 0 else -q) + v * e * inv_sqrt_2pi
+
+@jit
+def layer_norm(x: Any, w: Any, b: Any, eps: float, out: Any, xhat: Any, rstd: Any) -> None:
+    """Rows of x (R, N): xhat = (x - mean) rstd, rstd = 1 / sqrt(var + eps), out = xhat w + b."""
+    n = x.shape[1]
+    inv_n = f32(1.0 / n)
+    e = f32(eps)
+    for i in range(x.shape[0]):
+        row = x[i]
+        s = f32(0.0)
+        for j in range(n):
+            s += row[j]
+        mean = s * inv_n
+        ss = f32(0.0)
+        for j in range(n):
+            c = row[j] - mean
+            ss += c * c
+        rs = f32(1.0) / np.sqrt(ss * inv_n + e)
+        rstd[i] = rs
+        h, o = xhat[i], out[i]
+        for j in range(n):
+            hj = (row[j] - mean) * rs
+            h[j] = hj
+            o[j] = hj * w[j] + b[j]
+
+@jit
+def layer_norm_backward(g: Any, xhat: Any, rstd: Any, w: Any, gx: Any, gw: Any, gb: Any) -> None:
+    """gx = rstd (g w - mean(g w) - xhat mean(g w xhat)) per row; gw = sum g xhat, gb = sum g."""
+    n = g.shape[1]
+    inv_n = f32(1.0 / n)
+    gw[:] = 0
+    gb[:] = 0
+    for i in range(g.shape[0]):
+        gi, hi = g[i], xhat[i]
+        c1 = f32(0.0)
+        c2 = f32(0.0)
+        for j in range(n):
+            gh = gi[j] * w[j]
+            c1 += gh
+            c2 += gh * hi[j]
+            gw[j] += gi[j] * hi[j]
+            gb[j] += gi[j]
+        c1 *= inv_n
+        c2 *= inv_n
+        rs = rstd[i]
+        o = gx[i]
+        for j in range(n):
+            o[j] = (gi[j] * w[j] - c1 - hi[j] * c2) * rs
+
+@jit
+def softmax_rows(s: Any, scale: float, causal: bool) -> None:
+    """In place over s (B, L, S): softmax(scale s) per row; with ``causal``, key j > query i gets 0."""
+    sc = f32(scale)
+    L, S = s.shape[1], s.shape[2]
+    for bi in range(s.shape[0]):
+        for i in range(L):
+            row = s[bi, i]
+            lim = min(i + 1, S) if causal else S
+            m = row[0]
+            for j in range(1, lim):
+                m = max(m, row[j])
+            z = f32(0.0)
+            for j in range(lim):
+                p = exp32((row[j] - m) * sc)
+                row[j] = p
+                z += p
+            inv = f32(1.0) / z
+            for j in range(lim):
+                row[j] *= inv
+            for j in range(lim, S):
+                row[j] = 0
+
+@jit
+def softmax_backward_rows(gp: Any, p: Any) -> None:
+    """In place over rows (R, S): gp = p (gp - sum(gp p)), the softmax's input gradient."""
+    n = gp.shape[1]
+    for i in range(gp.shape[0]):
+        gi, pi = gp[i], p[i]
+        c = f32(0.0)
+        for j in range(n):
+            c += gi[j] * pi[j]
+        for j in range(n):
+            gi[j] = pi[j] * (gi[j] - c)
+
+@jit
+def adam_step(param: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float, decay: float,
+              step_size: float, bc2_sqrt: float, eps: float) -> None:
+    """One Adam(W) update over 1-d arrays, as Adam._update's primitive sequence:
+    p *= decay; m += (1 - b1)(g - m); v = b2 v + (1 - b2) g^2; p -= step_size m / (sqrt(v) / bc2_sqrt + eps)."""
+    b1c, b2, b2c = f32(1.0 - beta1), f32(beta2), f32(1.0 - beta2)
+    dec, ss, bc, ep = f32(decay), f32(step_size), f32(bc2_sqrt), f32(eps)
+    for i in range(param.size):
+        gi = g[i]
+        mi = m[i] + b1c * (gi - m[i])
+        vi = b2 * v[i] + b2c * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        param[i] = param[i] * dec - ss * mi / (np.sqrt(vi) / bc + ep)
+
