@@ -26,11 +26,17 @@ from numba.core import types
 from numba.extending import intrinsic
 
 f32 = np.float32
-# fastmath lets LLVM reorder the sums of a row into several vector accumulators (as NumPy's
-# pairwise sums also reorder them); error_model="numpy" drops the division-by-zero checks
-# that would stop the loops from vectorising.
-jit = nb.njit(fastmath=True, error_model="numpy", boundscheck=False, cache=True, nogil=True)
-jit_inline = nb.njit(fastmath=True, error_model="numpy", inline="always")
+# "reassoc" lets LLVM reorder the sums of a row into several vector accumulators (as NumPy's
+# pairwise sums also reorder them), "contract" lets it fuse a*b + c into one instruction
+# (1.5x on GELU); error_model="numpy" drops the division-by-zero checks that would stop the
+# loops from vectorising. Not the rest of fastmath: "nnan"/"ninf" would let LLVM assume
+# away NaN and inf inputs.
+_FAST = {"reassoc", "nsz", "arcp", "afn", "contract"}
+jit = nb.njit(fastmath=_FAST, error_model="numpy", boundscheck=False, cache=True, nogil=True)
+# without "contract", for a - b*c that must cancel exactly as NumPy's does (a fused multiply-add
+# rounds once, so LayerNorm's gradient of a constant row would be a rounding error times rstd)
+jit_exact = nb.njit(fastmath=_FAST - {"contract"}, error_model="numpy", boundscheck=False, cache=True, nogil=True)
+jit_inline = nb.njit(fastmath=_FAST, error_model="numpy", inline="always")
 
 @intrinsic
 def _bits_to_f32(typingctx: Any, v: Any) -> Any:
@@ -104,7 +110,7 @@ def layer_norm(x: Any, w: Any, b: Any, eps: float, out: Any, xhat: Any, rstd: An
             h[j] = hj
             o[j] = hj * w[j] + b[j]
 
-@jit
+@jit_exact
 def layer_norm_backward(g: Any, xhat: Any, rstd: Any, w: Any, gx: Any, gw: Any, gb: Any) -> None:
     """gx = rstd (g w - mean(g w) - xhat mean(g w xhat)) per row; gw = sum g xhat, gb = sum g."""
     n = g.shape[1]

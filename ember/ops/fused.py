@@ -277,11 +277,14 @@ class ScaledDotProductAttention(Function):
             if s.softmax_rows_(scale, is_causal):  # one compiled pass, where the backend has one
                 return self._finish(s, q, k, v, scale, dropout_p)
             hi, lo = s.max().item(), s.min().item()
-            m: Any = hi if (hi - lo) * scale <= _SHARED_SHIFT_SPAN else s.max(-1, keepdims=True)
-            s.tmp_sub_(m)
+            shared = (hi - lo) * scale <= _SHARED_SHIFT_SPAN
+            if shared:
+                s.tmp_sub_(hi)
             s.tmp_mul_(scale)
             if is_causal:  # every query sees at least key 0, so no row is fully masked
                 s.tmp_add_(_causal_bias(s, s.shape[-2], s.shape[-1]))
+            if not shared:  # the max of the keys a row sees (a masked key's may be far larger)
+                s.tmp_sub_(s.max(-1, keepdims=True))
             s.tmp_exp_()
             s.tmp_div_(s.sum_last(keepdims=True))
             return self._finish(s, q, k, v, scale, dropout_p)

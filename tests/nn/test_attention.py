@@ -137,3 +137,20 @@ def test_sdpa_errors():
         F.scaled_dot_product_attention(q, q, q, dropout_p=1.0)
     with pytest.raises(RuntimeError, match="batch dimensions of query"):
         F.scaled_dot_product_attention(q, ember.ones(3, 3, 4), ember.ones(3, 3, 4))
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_sdpa_causal_far_apart_scores(jit):
+    # scores too far apart for one shift: each row's max must come from the keys it sees (a
+    # future key's larger score once made the earliest rows 0 / 0 = NaN)
+    from ember.backend import numpy_cpu
+
+    rng = np.random.default_rng(3)
+    q, k, v = ((rng.standard_normal((1, 2, 6, 4)) * s).astype(np.float32) for s in (30, 30, 1))
+    before = numpy_cpu.set_jit(jit)
+    try:
+        got = F.scaled_dot_product_attention(*(ember.tensor(a) for a in (q, k, v)), is_causal=True)
+    finally:
+        numpy_cpu.set_jit(before)
+    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v)), is_causal=True)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)

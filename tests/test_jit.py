@@ -1,0 +1,247 @@
+"""The compiled kernels (ember/backend/numpy_jit.py) against the NumPy code they replace, and PyTorch.
+
+Each test runs the same ember call twice, with the kernels switched on and off, checks that
+the compiled kernel really ran (a counting wrapper around it), and compares both results
+with each other and with PyTorch. The rest of the suite runs with whichever setting the
+environment gives (``EMBER_JIT=0`` switches them off), so CI runs it both ways.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import torch  # noqa: E402
+
+import ember  # noqa: E402
+import ember.nn.functional as F  # noqa: E402
+from ember.backend import numpy_cpu, numpy_jit  # noqa: E402
+
+
+@contextlib.contextmanager
+def jit(enabled: bool) -> Iterator[None]:
+    before = numpy_cpu.set_jit(enabled)
+    try:
+        yield
+    finally:
+        numpy_cpu.set_jit(before)
+
+
+@contextlib.contextmanager
+def counting(monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[list[int]]:
+    """Count the calls of the compiled kernel ``name`` while inside."""
+    calls = [0]
+    kernel = getattr(numpy_jit, name)
+
+    def wrapper(*args: object) -> object:
+        calls[0] += 1
+        return kernel(*args)
+
+    with monkeypatch.context() as m:
+        m.setattr(numpy_jit, name, wrapper)
+        yield calls
+
+
+def both_ways(fn, monkeypatch, *kernels):
+    """fn() with the kernels on (each must run at least once) and off (none may run)."""
+    with contextlib.ExitStack() as stack:
+        counts = [stack.enter_context(counting(monkeypatch, k)) for k in kernels]
+        with jit(True):
+            on = fn()
+        assert all(c[0] > 0 for c in counts), f"the compiled kernels {kernels} did not run"
+        for c in counts:
+            c[0] = 0
+        with jit(False):
+            off = fn()
+        assert all(c[0] == 0 for c in counts)
+    return on, off
+
+
+def close(a, b, rtol=1e-5, atol=1e-6):
+    a = a.numpy() if hasattr(a, "numpy") else np.asarray(a)
+    b = b.detach().numpy() if isinstance(b, torch.Tensor) else (b.numpy() if hasattr(b, "numpy") else np.asarray(b))
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def test_exp32_accuracy():
+    x = np.linspace(-87, 88, 200_001, dtype=np.float32)
+    g = np.empty_like(x)
+
+    @numpy_jit.jit
+    def run(x, out):
+        for i in range(x.size):
+            out[i] = numpy_jit.exp32(x[i])
+
+    run(x, g)
+    want = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(g - want) / want) < 5e-7
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 33), (4096,)])
+def test_gelu(shape, monkeypatch):
+    rng = np.random.default_rng(0)
+    xv = (rng.standard_normal(shape) * 4).astype(np.float32)
+    xv.reshape(-1)[:3] = [0.0, -12.0, 12.0]
+
+    def run():
+        x = ember.tensor(xv, requires_grad=True)
+        y = F.gelu(x)
+        (y * ember.tensor(np.cos(xv))).sum().backward()
+        return y.detach(), x.grad
+
+    (y1, g1), (y0, g0) = both_ways(run, monkeypatch, "gelu_erf")
+    xt = torch.tensor(xv, requires_grad=True)
+    yt = torch.nn.functional.gelu(xt)
+    (yt * torch.cos(torch.tensor(xv))).sum().backward()
+    for y, g in ((y1, g1), (y0, g0)):
+        close(y, yt)
+        close(g, xt.grad)
+
+
+@pytest.mark.parametrize("shape,nd", [((5, 16), 1), ((2, 3, 130), 1), ((2, 4, 6), 2), ((1, 3), 1)])
+@pytest.mark.parametrize("affine", ["both", "weight", "none"])
+def test_layer_norm(shape, nd, affine, monkeypatch):
+    rng = np.random.default_rng(1)
+    xv = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    norm = shape[len(shape) - nd:]
+    wv = rng.standard_normal(norm).astype(np.float32)
+    bv = rng.standard_normal(norm).astype(np.float32)
+    gv = rng.standard_normal(shape).astype(np.float32)
+    w_on, b_on = affine != "none", affine == "both"
+
+    def run():
+        x = ember.tensor(xv, requires_grad=True)
+        w = ember.tensor(wv, requires_grad=True) if w_on else None
+        b = ember.tensor(bv, requires_grad=True) if b_on else None
+        y = F.layer_norm(x, norm, w, b, 1e-5)
+        y.backward(ember.tensor(gv))
+        return [y.detach(), x.grad] + [t.grad for t in (w, b) if t is not None]
+
+    on, off = both_ways(run, monkeypatch, "layer_norm", "layer_norm_backward")
+    xt = torch.tensor(xv, requires_grad=True)
+    wt = torch.tensor(wv, requires_grad=True) if w_on else None
+    bt = torch.tensor(bv, requires_grad=True) if b_on else None
+    yt = torch.nn.functional.layer_norm(xt, norm, wt, bt, 1e-5)
+    yt.backward(torch.tensor(gv))
+    want = [yt, xt.grad] + [t.grad for t in (wt, bt) if t is not None]
+    for got in (on, off):
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_layer_norm_falls_back_for_float64_and_mixed_dtypes():
+    x = ember.randn(3, 8, dtype=ember.float64, requires_grad=True)
+    with jit(True):
+        y = F.layer_norm(x, (8,))
+        y.sum().backward()
+    assert y.dtype == ember.float64 and x.grad.dtype == ember.float64
+
+
+@pytest.mark.parametrize("L,S", [(5, 5), (3, 7), (8, 4), (1, 1), (64, 64)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention(L, S, causal, monkeypatch):
+    rng = np.random.default_rng(2)
+    qv = rng.standard_normal((2, 3, L, 8)).astype(np.float32)
+    kv = rng.standard_normal((2, 3, S, 8)).astype(np.float32)
+    vv = rng.standard_normal((2, 3, S, 8)).astype(np.float32)
+    gv = rng.standard_normal((2, 3, L, 8)).astype(np.float32)
+
+    def run():
+        q, k, v = (ember.tensor(a, requires_grad=True) for a in (qv, kv, vv))
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        o.backward(ember.tensor(gv))
+        return [o.detach(), q.grad, k.grad, v.grad]
+
+    on, off = both_ways(run, monkeypatch, "softmax_rows", "softmax_backward_rows")
+    q, k, v = (torch.tensor(a, requires_grad=True) for a in (qv, kv, vv))
+    ot = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    ot.backward(torch.tensor(gv))
+    for got in (on, off):
+        for a, b in zip(got, (ot, q.grad, k.grad, v.grad)):
+            close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_attention_softmax_large_scores(monkeypatch):
+    # scores far apart: every row needs its own max (the NumPy path's shared shift does not apply)
+    rng = np.random.default_rng(3)
+    qv = (rng.standard_normal((1, 2, 6, 4)) * 30).astype(np.float32)
+    kv = (rng.standard_normal((1, 2, 6, 4)) * 30).astype(np.float32)
+    vv = rng.standard_normal((1, 2, 6, 4)).astype(np.float32)
+
+    def run():
+        return F.scaled_dot_product_attention(*(ember.tensor(a) for a in (qv, kv, vv)), is_causal=True)
+
+    on, off = both_ways(run, monkeypatch, "softmax_rows")
+    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (qv, kv, vv)), is_causal=True)
+    close(on, want, rtol=1e-4, atol=1e-5)
+    close(off, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("opt", ["Adam", "AdamW", "Adam-l2"])
+def test_adam(opt, monkeypatch):
+    rng = np.random.default_rng(4)
+    p0 = [rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (5,), ())]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in p0] for _ in range(4)]
+    kind, kwargs = {"Adam": ("Adam", {}), "AdamW": ("AdamW", {"weight_decay": 0.1}),
+                    "Adam-l2": ("Adam", {"weight_decay": 0.05})}[opt]
+
+    def run(lib):
+        ps = [lib.tensor(a, requires_grad=True) for a in p0]
+        o = getattr(lib.optim, kind)(ps, lr=0.01, betas=(0.9, 0.99), **kwargs)
+        for gs in grads:
+            for p, g in zip(ps, gs):
+                p.grad = lib.tensor(g)
+            o.step()
+        return [p.detach() for p in ps] + [o.state[ps[0]]["exp_avg"], o.state[ps[0]]["exp_avg_sq"]]
+
+    on, off = both_ways(lambda: run(ember), monkeypatch, "adam_step")
+    want = run(torch)
+    for got in (on, off):
+        for a, b in zip(got, want):
+            close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_adam_amsgrad_and_float64_take_the_numpy_path(monkeypatch):
+    with counting(monkeypatch, "adam_step") as calls, jit(True):
+        p = ember.zeros(3, requires_grad=True)
+        o = ember.optim.Adam([p], amsgrad=True)
+        p.grad = ember.ones(3)
+        o.step()
+        q = ember.zeros(3, dtype=ember.float64, requires_grad=True)
+        o2 = ember.optim.Adam([q])
+        q.grad = ember.ones(3, dtype=ember.float64)
+        o2.step()
+    assert calls[0] == 0
+    assert q.dtype == ember.float64 and abs(q[0].item() + 1e-3) < 1e-9
+
+
+def test_env_switch_off(monkeypatch):
+    monkeypatch.setattr(numpy_cpu, "_jit", None)
+    monkeypatch.setenv("EMBER_JIT", "0")
+    assert numpy_cpu.jit_kernels() is None
+    monkeypatch.setattr(numpy_cpu, "_jit", None)
+    monkeypatch.setenv("EMBER_JIT", "1")
+    assert numpy_cpu.jit_kernels() is numpy_jit
+
+
+def test_layer_norm_of_one_element_rows(monkeypatch):
+    # x - mean is exactly 0, so are xhat and every gradient (PyTorch's are rounding errors)
+    xv = np.array([[1.3], [-2.0]], np.float32)
+
+    def run():
+        x = ember.tensor(xv, requires_grad=True)
+        w, b = ember.ones(1, requires_grad=True), ember.zeros(1, requires_grad=True)
+        y = F.layer_norm(x, (1,), w, b)
+        y.backward(ember.tensor([[0.7], [-1.1]]))
+        return y.detach(), x.grad, w.grad, b.grad
+
+    for got in both_ways(run, monkeypatch, "layer_norm", "layer_norm_backward"):
+        y, gx, gw, gb = (t.numpy() for t in got)
+        assert not y.any() and not gx.any() and not gw.any()
+        np.testing.assert_allclose(gb, [-0.4], rtol=1e-6)
