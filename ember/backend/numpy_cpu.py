@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,12 @@ from ember.buffer import Buffer, inplace_clock
 _TO_NP = {d: np.dtype(d.name) for d in dtypes.ALL}
 _TO_EMBER = {np.dtype(d.name): d for d in dtypes.ALL}
 _ndarray = np.ndarray
+
+# PyTorch computes 0/0, log(0) and overflow to nan and inf without a word; NumPy warns. The
+# warnings NumPy raises inside this backend are ignored (a filter on these modules' names,
+# free at run time, unlike an errstate around every call); NumPy code elsewhere in the
+# process, the user's included, warns as before.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.backend(\.|$)")
 
 
 def np_dtype(d: dtypes.dtype) -> np.dtype:

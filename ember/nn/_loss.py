@@ -6,6 +6,7 @@ Cross entropy, NLL and the binary cross entropies are fused Functions
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ember import dtypes
@@ -144,13 +145,19 @@ def nll_loss(
     return out.squeeze(0) if unbatched and reduction == "none" else out
 
 
-def _pair(op: str, input: Any, target: Any, same_shape: bool = False) -> tuple[Tensor, Tensor]:
+def _pair(op: str, input: Any, target: Any, same_shape: bool = False,
+          warn_broadcast: bool = False) -> tuple[Tensor, Tensor]:
     x, t = _tensor(input, op, "input"), _tensor(target, op, "target")
     xs, ts = tuple(x.shape), tuple(t.shape)
     if same_shape and xs != ts:
         raise ValueError(f"{op}: target of shape {ts} must have the same shape as the input {xs}")
     if xs != ts and not all(a == b or a == 1 or b == 1 for a, b in zip(reversed(xs), reversed(ts))):
         raise RuntimeError(f"{op}: input of shape {xs} and target of shape {ts} are not broadcastable")
+    if warn_broadcast and xs != ts:
+        # PyTorch's warning: a (N,) prediction against an (N, 1) target silently becomes (N, N)
+        warnings.warn(f"Using a target size ({t.shape}) that is different to the input size ({x.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
     return x, t
 
 
@@ -181,7 +188,7 @@ def mse_loss(
 ) -> Tensor:
     """(x - y)^2, reduced."""
     reduction = _reduction("mse_loss", reduction, size_average, reduce)
-    x, t = _pair("mse_loss", input, target)
+    x, t = _pair("mse_loss", input, target, warn_broadcast=True)
     return _weighted("mse_loss", (x - t).square(), weight, reduction)
 
 
@@ -191,7 +198,7 @@ def l1_loss(
 ) -> Tensor:
     """|x - y|, reduced."""
     reduction = _reduction("l1_loss", reduction, size_average, reduce)
-    x, t = _pair("l1_loss", input, target)
+    x, t = _pair("l1_loss", input, target, warn_broadcast=True)
     return _weighted("l1_loss", (x - t).abs(), weight, reduction)
 
 
@@ -203,7 +210,7 @@ def smooth_l1_loss(
     reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
-    x, t = _pair("smooth_l1_loss", input, target)
+    x, t = _pair("smooth_l1_loss", input, target, warn_broadcast=True)
     d = (x - t).abs()
     if beta == 0.0:
         return _apply_reduction(d, reduction)
@@ -218,7 +225,7 @@ def huber_loss(
     reduction = _reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    x, t = _pair("huber_loss", input, target)
+    x, t = _pair("huber_loss", input, target, warn_broadcast=True)
     d = (x - t).abs()
     loss = where(d < delta, d.square() * 0.5, (d - 0.5 * delta) * delta)
     return _weighted("huber_loss", loss, weight, reduction, normalise=False)
@@ -275,6 +282,11 @@ def kl_div(
             reduction = _reduction(op, "mean", size_average, reduce)
     else:
         reduction = _reduction(op, reduction, size_average, reduce)
+        if reduction == "mean":
+            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                          "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                          "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                          stacklevel=2)
     x, t = _pair(op, input, target)
     if log_target:
         loss = t.exp() * (t - x)

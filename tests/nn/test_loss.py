@@ -207,3 +207,29 @@ def test_cross_entropy_ignore_index_paths_match_torch(ignore_index, targets, red
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-7)
     with pytest.raises(IndexError, match="cross_entropy: target 7 is out of bounds for 4 classes"):
         F.cross_entropy(ex, ember.tensor([*targets[:3], 7]), ignore_index=ignore_index)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_broadcast_target_warns_as_torch(name):
+    """A (N,) prediction against an (N, 1) target broadcasts to (N, N): PyTorch warns, so does ember."""
+    with pytest.warns(UserWarning, match=r"target size \(ember.Size\(\[3, 1\]\)\) that is different to the input "
+                                         r"size \(ember.Size\(\[3\]\)\)") as caught:
+        getattr(F, name)(ember.zeros(3), ember.zeros(3, 1))
+    assert caught[0].filename == __file__  # points at the caller, not at ember
+    with pytest.warns(UserWarning, match="target size"):
+        getattr(torch.nn.functional, name)(torch.zeros(3), torch.zeros(3, 1))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(F, name)(ember.zeros(3), ember.zeros(3))
+
+
+def test_kl_div_mean_warns_as_torch():
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        F.kl_div(ember.zeros(2, 3), ember.full((2, 3), 1 / 3))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F.kl_div(ember.zeros(2, 3), ember.full((2, 3), 1 / 3), reduction="batchmean")

@@ -268,3 +268,31 @@ def test_no_float64_by_accident():
         assert o.dtype is ember.float32, o
     sum(o.sum() for o in outs).backward()
     assert x.grad.dtype is ember.float32
+
+
+def test_nan_and_inf_arrive_silently_as_in_torch():
+    """0/0, log(0), overflow: PyTorch returns nan/inf without a warning, and so does ember (a
+    fresh process: pytest resets warning filters set while it imports); NumPy's own still warn."""
+    import subprocess
+    import sys
+
+    script = """
+import warnings, numpy as np, ember
+x = ember.tensor([0.0, 1.0, 1e30], requires_grad=True)
+with warnings.catch_warnings(record=True) as caught:
+    outs = [x / 0, x.log(), x * 1e30, x.exp(), x ** -1.0, x.sqrt() * float("inf"), x.rsqrt()]
+    sum(o.sum() for o in outs).backward()
+    ember.tensor([]).mean()
+    print("ember", len(caught))
+    np.log(np.zeros(1))
+    print("numpy", len(caught))
+print([o.tolist() for o in outs] + [x.grad.tolist()])
+"""
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    lines = res.stdout.splitlines()
+    assert lines[:2] == ["ember 0", "numpy 1"], res.stdout + res.stderr
+    t = torch.tensor([0.0, 1.0, 1e30], requires_grad=True)
+    t_outs = [t / 0, t.log(), t * 1e30, t.exp(), t ** -1.0, t.sqrt() * float("inf"), t.rsqrt()]
+    sum(o.sum() for o in t_outs).backward()
+    ours = eval(lines[2], {"nan": math.nan, "inf": math.inf})
+    np.testing.assert_allclose(ours, [o.tolist() for o in t_outs] + [t.grad.tolist()], rtol=1e-6)
