@@ -52,6 +52,15 @@ class Buffer:
         self.data = data
         self.version = 0
 
+    def modified_since(self, stamp: int) -> bool:
+        """Whether this buffer's memory was changed in place after clock time ``stamp``.
+
+        A backend whose buffers can share memory (views) also answers for writes made
+        through another buffer on the same memory, as PyTorch's views share one version
+        counter; this default sees only writes through this buffer.
+        """
+        return self.version > stamp
+
     # ---- the primitives: every backend implements each of these (numpy_cpu.py is the reference) ----
     @property
     def shape(self) -> tuple[int, ...]:

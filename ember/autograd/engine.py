@@ -88,7 +88,7 @@ def _fit(fn: Function, i: int, g: Buffer, t: Tensor) -> Buffer:
 
 def _check_versions(fn: Function) -> None:
     for name, v in vars(fn).items():
-        if isinstance(v, Buffer) and v.version > fn._stamp:
+        if isinstance(v, Buffer) and v.modified_since(fn._stamp):
             raise RuntimeError(
                 f"backward: a tensor of shape {tuple(v.shape)} saved by {fn.name()} (as '{name}') "
                 "was modified by an in-place operation after it was used; backward needs its "

@@ -763,8 +763,19 @@ class NumpyBuffer(Buffer):
 
     # ---- in-place updates -------------------------------------------------------
     def _bump(self) -> None:
-        inplace_clock.now += 1
-        self.version = inplace_clock.now
+        now = inplace_clock.now = inplace_clock.now + 1
+        self.version = now
+        d = self.data
+        if d.__class__ is _ndarray:
+            if len(_written) > _WRITTEN_MAX:
+                _written.clear()
+            _written[id(_owner(d))] = now
+
+    def modified_since(self, stamp: int) -> bool:
+        if self.version > stamp:
+            return True
+        d = self.data
+        return d.__class__ is _ndarray and _written.get(id(_owner(d)), 0) > stamp
 
     def assign_(self, value: Any, index: Any = None) -> None:
         """Write ``value`` into ``self[index]`` (or all of self when index is None)."""
@@ -1064,8 +1075,28 @@ class NumpyBuffer(Buffer):
         p, ga, ma, va = (a.reshape(-1) for a in arrays)
         jit.adam_step(p, ga, ma, va, beta1, beta2, decay, step_size, bc2_sqrt, eps)
         self._bump()
-        m.version = v.version = self.version
+        m._bump()
+        v._bump()
         return True
+
+
+# The clock time of the last in-place write into each array's memory, keyed by the id of the
+# array that owns the memory, so that a write through one view is seen by every buffer on
+# the same memory (a slice edited under no_grad, a saved reshape of an edited tensor).
+# Keying by id is exact without weak references: a buffer saved at time t keeps its owner
+# alive from before t, so a record later than t under that id was a write to that owner.
+# Records of arrays that died stay until their address is reused; past _WRITTEN_MAX distinct
+# arrays the table starts afresh (a check can then miss a write made before the reset).
+_written: dict[int, int] = {}
+_WRITTEN_MAX = 1 << 18
+
+
+def _owner(d: Any) -> Any:
+    """The array that owns the memory ``d`` looks at (``d`` itself when it owns it)."""
+    b = d.base
+    while b.__class__ is _ndarray:
+        d, b = b, b.base
+    return d
 
 
 def _jit_f32(a: Any) -> bool:

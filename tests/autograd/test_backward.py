@@ -5,6 +5,7 @@ Tests that compare with PyTorch run the same code on both libraries.
 
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -206,6 +207,43 @@ def test_in_place_change_through_data_is_caught_too():
         RuntimeError, match=r"saved by Exp \(as 'out'\) was modified by an in-place operation"
     ):
         y.sum().backward()
+
+
+def test_in_place_change_through_a_view_is_caught():
+    """Views share their memory's version, as PyTorch's share a version counter: an edit of a
+    slice, a reshape or a detached copy is seen by a Function that saved any of them."""
+    edits = [lambda y: y[0:1].mul_(2), lambda y: y.reshape(4).add_(1), lambda y: y.detach().zero_(),
+             lambda y: y.t().fill_(3.0), lambda y: y[:, 1].copy_(y[:, 0] * 0)]
+    for edit in edits:
+        w = ember.ones(2, 2, requires_grad=True)
+        y = w.exp()  # Exp saves its output
+        with ember.no_grad():
+            edit(y)
+        with pytest.raises(RuntimeError, match=r"saved by Exp \(as 'out'\) was modified by an in-place"):
+            y.sum().backward()
+        t = torch.ones(2, 2, requires_grad=True)
+        ty = t.exp()
+        with torch.no_grad():
+            edit(ty)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            ty.sum().backward()
+    # a saved view of an edited base
+    x = ember.ones(2, 3)
+    w = ember.ones(6, requires_grad=True)
+    y = x.reshape(6) * w  # Mul saves the reshaped x
+    x += 1
+    with pytest.raises(RuntimeError, match=r"saved by Mul \(as 'x'\) was modified by an in-place"):
+        y.sum().backward()
+
+
+def test_in_place_change_of_other_memory_is_fine():
+    w = ember.ones(2, 2, requires_grad=True)
+    y = w.exp()
+    z = y.clone()
+    with ember.no_grad():
+        z[0].mul_(2)  # a copy, not a view: y's memory is untouched
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.full((2, 2), np.e, np.float32), rtol=1e-6)
 
 
 def test_in_place_change_of_an_unsaved_tensor_is_fine():
