@@ -300,8 +300,9 @@ class TensorCore:
                 omitted only when this tensor has one element.
             retain_graph: keep the graph so backward can run through it again.
             create_graph: must be False: higher-order gradients are not supported.
-            inputs: accepted for PyTorch compatibility and ignored: every leaf the
-                tensor depends on gets its gradient.
+            inputs: a tensor or a sequence of tensors: only their ``.grad`` is filled
+                (leaves or not); by default every leaf the tensor depends on gets its
+                gradient.
 
         Raises:
             RuntimeError: if the tensor does not require grad, if ``gradient`` is
@@ -317,6 +318,12 @@ class TensorCore:
                 "backward: element 0 of tensors does not require grad and does not have a grad_fn"
             )
         g = _root_grad(self, gradient, "backward")
+        if inputs is not None:
+            from ember.autograd.engine import backward_into
+
+            ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            backward_into([(self, g)], ins, bool(retain_graph), "backward")  # type: ignore[list-item]
+            return
         run_backward([(self, g)], retain_graph=bool(retain_graph))  # type: ignore[list-item]
 
 

@@ -217,11 +217,37 @@ def _store_leaf_grads(leaf_grads: dict, capture: Any, cap_ids: dict, captured: d
             if k is not None:
                 captured[k] = g
             continue
-        if t.grad is None:
-            # never hand the same array (or a view into one) to two leaves
-            if id(g) in handed or g.is_view():
-                g = g.copy()
-            handed.add(id(g))
-            t.grad = _make_tensor(g, None)
-        else:
-            t.grad._buf.accumulate_(g)
+        _accumulate_grad(t, g, handed)
+
+
+def _accumulate_grad(t: Tensor, g: Buffer, handed: set[int]) -> None:
+    """Add ``g`` into ``t.grad`` (set it on the first gradient)."""
+    from ember.function import _make_tensor
+
+    if t.grad is None:
+        # never hand the same array (or a view into one) to two tensors
+        if id(g) in handed or g.is_view():
+            g = g.copy()
+        handed.add(id(g))
+        t.grad = _make_tensor(g, None)
+    else:
+        t.grad._buf.accumulate_(g)
+
+
+def backward_into(roots: list[tuple[Tensor, Buffer]], inputs: list[Tensor], retain_graph: bool, op: str) -> None:
+    """``backward(inputs=...)``: accumulate into the ``.grad`` of ``inputs`` only (leaves or not)."""
+    if not inputs:
+        raise RuntimeError(f"{op}: 'inputs' cannot be empty; leave it out to fill every leaf's .grad")
+    unique: list[Tensor] = []
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"{op}: inputs[{i}] does not require grad")
+        if all(t is not u for u in unique):
+            unique.append(t)
+    retained = [t.retains_grad for t in unique]  # asked before backward frees the graph
+    res = run_backward(roots, retain_graph=retain_graph, capture=unique)
+    assert res is not None
+    handed: set[int] = set()
+    for t, g, kept in zip(unique, res, retained):
+        if g is not None and not kept:  # retain_grad's hook has stored it already
+            _accumulate_grad(t, g, handed)

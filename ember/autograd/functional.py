@@ -66,10 +66,23 @@ def grad(
     return tuple(out)
 
 
-def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None) -> None:
-    """Backpropagate from several outputs at once, accumulating into leaves' ``.grad``."""
-    outs = _as_list(tensors)
-    run_backward(_roots(outs, grad_tensors, "backward"), retain_graph=bool(retain_graph))
+def backward(
+    tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Backpropagate from several outputs at once, accumulating into leaves' ``.grad``.
+
+    With ``inputs``, only those tensors' ``.grad`` is filled (leaves or not).
+    """
+    from ember.autograd.engine import backward_into
+
+    if create_graph:
+        raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported")
+    roots = _roots(_as_list(tensors), grad_tensors, "backward")
+    if inputs is not None:
+        backward_into(roots, _as_list(inputs), bool(retain_graph), "backward")
+        return
+    run_backward(roots, retain_graph=bool(retain_graph))
 
 
 class detect_anomaly:

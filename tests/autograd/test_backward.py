@@ -261,3 +261,43 @@ def test_in_place_change_before_use_is_fine():
     x += 1
     (x * w).sum().backward()
     assert w.grad.tolist() == [2.0, 3.0]
+
+
+def _backward_inputs_case(lib, which):
+    w = lib.tensor([1.0, 2.0], requires_grad=True)
+    b = lib.tensor([0.5, -1.0], requires_grad=True)
+    h = w * b
+    h.retain_grad()
+    out = (h.exp() * w).sum()
+    if which == "w":
+        out.backward(inputs=[w])
+    elif which == "b,h":
+        out.backward(inputs=(b, h))
+    elif which == "h":
+        out.backward(inputs=h)
+    elif which == "twice":
+        out.backward(inputs=[w, w], retain_graph=True)
+        out.backward(inputs=[w])
+    elif which == "functional":
+        lib.autograd.backward([out], inputs=[b])
+    return [None if t.grad is None else t.grad.tolist() for t in (w, b, h)]
+
+
+@pytest.mark.parametrize("which", ["w", "b,h", "h", "twice", "functional"])
+def test_backward_inputs_fills_only_their_grad(which):
+    ours = _backward_inputs_case(ember, which)
+    theirs = _backward_inputs_case(torch, which)
+    assert [g is None for g in ours] == [g is None for g in theirs]
+    for a, b in zip(ours, theirs):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_backward_inputs_errors():
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    c = ember.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"backward: inputs\[1\] does not require grad"):
+        (w * c).sum().backward(inputs=[w, c])
+    assert w.grad is None
+    with pytest.raises(RuntimeError, match="'inputs' cannot be empty"):
+        (w * c).sum().backward(inputs=[])
