@@ -24,12 +24,14 @@ from ember.dtypes import (
 from ember.dtypes import (
     double,
     dtype,
+    finfo,
     float,  # noqa: A004
     float16,
     float32,
     float64,
     get_default_dtype,
     half,
+    iinfo,
     int,  # noqa: A004
     int8,
     int16,

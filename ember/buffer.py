@@ -234,6 +234,9 @@ class Buffer:
         raise NotImplementedError
     def clip(self, lo: Any, hi: Any) -> Buffer:
         raise NotImplementedError
+    def atan2(self, o: Any) -> Buffer:
+        """The angle of the point (o, self): arctan(self / o) in the right quadrant, in [-pi, pi]."""
+        raise NotImplementedError
     def fmod(self, o: Any) -> Buffer:
         """Remainder with the sign of the dividend (C's fmod), unlike ``mod``."""
         raise NotImplementedError

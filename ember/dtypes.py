@@ -172,3 +172,51 @@ def to_dtype(d: object) -> dtype:
     if name in BY_NAME:
         return BY_NAME[name]
     raise TypeError(f"unknown dtype {d!r}; expected one of {', '.join(BY_NAME)}")
+
+
+# (max, eps, tiny, resolution) of each float format: IEEE 754 binary16/32/64
+_FLOAT_LIMITS = {
+    "float16": (65504.0, 0.0009765625, 6.103515625e-05, 0.001),
+    "float32": (3.4028234663852886e38, 1.1920928955078125e-07, 1.1754943508222875e-38, 1e-06),
+    "float64": (1.7976931348623157e308, 2.220446049250313e-16, 2.2250738585072014e-308, 1e-15),
+}
+
+
+class finfo:
+    """The limits of a float dtype, as ``torch.finfo`` gives them.
+
+    Attributes: ``max``, ``min``, ``eps``, ``tiny`` (the smallest normal number, also
+    ``smallest_normal``), ``resolution``, ``bits`` and ``dtype`` (its name).
+    """
+
+    def __init__(self, type: object = None) -> None:  # noqa: A002 - PyTorch's argument name
+        d = get_default_dtype() if type is None else to_dtype(type)
+        if d.name not in _FLOAT_LIMITS:
+            raise TypeError(f"finfo: {d!r} is not a floating point dtype; use ember.iinfo")
+        self.dtype = d.name
+        self.bits = d.itemsize * 8
+        self.max, self.eps, self.tiny, self.resolution = _FLOAT_LIMITS[d.name]
+        self.min = -self.max
+        self.smallest_normal = self.tiny
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:.6g}, max={self.max:.6g}, eps={self.eps:.6g}, "
+                f"smallest_normal={self.tiny:.6g}, tiny={self.tiny:.6g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """The limits of an integer dtype, as ``torch.iinfo``: ``max``, ``min`` and ``bits``."""
+
+    def __init__(self, type: object) -> None:  # noqa: A002 - PyTorch's argument name
+        d = to_dtype(type)
+        if d.is_floating_point or d is bool_:
+            raise TypeError(f"iinfo: {d!r} is not an integer dtype; use ember.finfo for floats")
+        self.dtype = d.name
+        self.bits = d.itemsize * 8
+        if d is uint8:
+            self.min, self.max = 0, 255
+        else:
+            self.min, self.max = -(1 << (self.bits - 1)), (1 << (self.bits - 1)) - 1
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -16,7 +16,7 @@ else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = [
-    "allclose", "eq", "equal", "ge", "gt", "isfinite", "isinf", "isnan", "le", "logical_and", "logical_not",
+    "allclose", "eq", "equal", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "logical_not",
     "logical_or", "logical_xor", "lt", "ne",
 ]  # fmt: skip
 
@@ -130,13 +130,26 @@ class CompareMixin(_TensorBase):
         a, b = self._buf, as_tensor(other, "equal")._buf  # type: ignore[attr-defined]
         return a.shape == b.shape and bool(a.eq(b).all().item())
 
-    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-        """Return True if ``|self - other| <= atol + rtol * |other|`` everywhere."""
-        a, b = self._buf, as_tensor(other, "allclose")._buf  # type: ignore[attr-defined]
-        ok = (a - b).abs() <= (b.abs() * rtol + atol)  # type: ignore[attr-defined]
+    def isclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+        """Return where ``|self - other| <= atol + rtol * |other|``, as a bool tensor (broadcast).
+
+        Equal infinities are close; NaNs only with ``equal_nan``.
+        """
+        a, b = binary_operands(self, as_tensor(other, "isclose"), "isclose")
+        if a._buf.dtype is dtypes.bool_:
+            a, b = a.long(), b.long()
+        x, y = a._buf, b._buf
+        ok = x.eq(y)  # exact equality, infinities included
+        if x.dtype.is_floating_point or rtol or atol:
+            finite = x.isfinite().logical_and(y.isfinite())
+            ok = ok.logical_or(finite.logical_and((x - y).abs() <= (y.abs() * rtol + atol)))
         if equal_nan:
-            ok = ok.logical_or(a.isnan().logical_and(b.isnan()))  # type: ignore[attr-defined]
-        return bool(ok.all().item())
+            ok = ok.logical_or(x.isnan().logical_and(y.isnan()))
+        return _make(ok, None)
+
+    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+        """Return True if ``|self - other| <= atol + rtol * |other|`` everywhere (see ``isclose``)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan)._buf.all().item())  # type: ignore[attr-defined]
 
 
 eq = method_function("eq")
@@ -154,3 +167,4 @@ isinf = method_function("isinf")
 isfinite = method_function("isfinite")
 equal = method_function("equal")
 allclose = method_function("allclose")
+isclose = method_function("isclose")

@@ -21,6 +21,7 @@ from ember._tensor.compare import (
     equal,
     ge,
     gt,
+    isclose,
     isfinite,
     isinf,
     isnan,
@@ -57,10 +58,10 @@ _PLAIN = (float, int, type(None))  # bounds a floating tensor's clamp takes as t
 _as_tensor = as_tensor  # the name other mixins import
 
 __all__ = [
-    "abs", "add", "allclose", "ceil", "clamp", "clip", "cos", "div", "divide", "eq", "equal", "exp",
-    "floor", "floor_divide", "fmod", "ge", "gt", "isfinite", "isinf", "isnan", "le", "lerp", "log", "log1p",
+    "abs", "add", "allclose", "arctan2", "atan2", "ceil", "clamp", "clip", "cos", "div", "divide", "eq", "equal", "erf", "erfc", "exp",
+    "floor", "floor_divide", "fmod", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "log", "log1p",
     "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "masked_fill", "maximum",
-    "minimum", "mul", "multiply", "ne", "neg", "negative", "pow", "promote_types", "reciprocal", "relu",
+    "minimum", "mul", "multiply", "nan_to_num", "ne", "neg", "negative", "pow", "promote_types", "reciprocal", "relu",
     "remainder", "result_type", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub",
     "subtract", "tanh", "true_divide", "trunc", "where",
 ]  # fmt: skip
@@ -255,6 +256,36 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
         """Return the base-2 logarithm elementwise."""
         return E.Log2.apply(floating(self))  # type: ignore[arg-type]
 
+    def erf(self) -> Tensor:
+        """Return the error function ``2 / sqrt(pi) * integral of exp(-t^2) from 0 to x``."""
+        return E.Erf.apply(floating(self))  # type: ignore[arg-type]
+
+    def erfc(self) -> Tensor:
+        """Return ``1 - erf(x)``."""
+        return 1.0 - self.erf()
+
+    def atan2(self, other: Any) -> Tensor:
+        """Return the angle of the point (other, self) in [-pi, pi], elementwise (broadcast)."""
+        a, b = binary_operands(self, other, "atan2")
+        return E.Atan2.apply(floating(a), floating(b))
+
+    arctan2 = atan2
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """Replace NaN by ``nan`` and infinities by ``posinf``/``neginf``.
+
+        The infinities default to the dtype's largest and lowest finite values; the
+        gradient flows where the input was finite.
+        """
+        d = self._buf.dtype  # type: ignore[attr-defined]
+        if not d.is_floating_point:
+            return self.clone()  # type: ignore[attr-defined]
+        big = dtypes.finfo(d).max
+        hi, lo = (big if posinf is None else posinf), (-big if neginf is None else neginf)
+        out = self.masked_fill(self.isnan(), nan)
+        out = out.masked_fill(self == math.inf, hi)
+        return out.masked_fill(self == -math.inf, lo)
+
     def log1p(self) -> Tensor:
         """Return ``log(1 + x)`` elementwise, accurate for small ``x``."""
         return E.Log1p.apply(floating(self))  # type: ignore[arg-type]
@@ -404,8 +435,13 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
         return E.Where.apply(mask, value, self)  # type: ignore[arg-type]
 
 # ---- module-level functions (ember.add, ember.where, ...) --------------------------------
-def where(condition: Any, input: Any, other: Any) -> Tensor:
-    """Pick ``input`` where ``condition`` is True, else ``other`` (all broadcast together)."""
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """Pick ``input`` where ``condition`` is True, else ``other`` (all broadcast together).
+
+    ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``.
+    """
+    if input is None and other is None and isinstance(condition, TensorCore):
+        return condition.nonzero(as_tuple=True)  # type: ignore[attr-defined]
     if not isinstance(condition, TensorCore) or condition._buf.dtype is not dtypes.bool_:
         got = condition._buf.dtype if isinstance(condition, TensorCore) else type(condition).__name__
         raise RuntimeError(f"where: expected condition to be a bool tensor, got {got!r}")
@@ -429,6 +465,11 @@ exp = method_function("exp")
 log = method_function("log")
 log2 = method_function("log2")
 log1p = method_function("log1p")
+erf = method_function("erf")
+erfc = method_function("erfc")
+atan2 = method_function("atan2")
+arctan2 = method_function("atan2")
+nan_to_num = method_function("nan_to_num")
 sqrt = method_function("sqrt")
 rsqrt = method_function("rsqrt")
 sin = method_function("sin")

@@ -27,7 +27,7 @@ else:
 
 __all__ = [
     "gather", "scatter", "scatter_add", "index_select", "masked_select", "take_along_dim", "nonzero",
-    "select", "unbind",
+    "select", "unbind", "bincount",
 ]
 
 _INDEX_DTYPES = (dtypes.int64, dtypes.int32)
@@ -240,6 +240,31 @@ class IndexingMixin(_TensorBase):
         if self.ndim == 0:  # type: ignore[attr-defined]
             return (_make(coords.reshape((-1,)), None),)
         return tuple(_make(coords.getitem((slice(None), j)), None) for j in range(self.ndim))  # type: ignore[attr-defined]
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        """Count each value of a 1-d non-negative integer tensor (or sum ``weights`` per value)."""
+        from ember._tensor.creation import zeros
+
+        d = self._buf.dtype  # type: ignore[attr-defined]
+        if self.ndim != 1 or d.is_floating_point or d is dtypes.bool_:  # type: ignore[attr-defined]
+            raise RuntimeError(f"bincount: only supports 1-d non-negative integral inputs, got {d!r} of shape "
+                               f"{tuple(self.shape)}")  # type: ignore[attr-defined]
+        n = self.shape[0]  # type: ignore[attr-defined]
+        if n and int(self.min().item()) < 0:  # type: ignore[attr-defined]
+            raise RuntimeError("bincount: only supports 1-d non-negative integral inputs; got a negative value")
+        if weights is not None and tuple(weights.shape) != (n,):
+            raise RuntimeError(f"bincount: weights of shape {tuple(weights.shape)} should have the input's shape ({n},)")
+        size = max(int(self.max().item()) + 1 if n else 0, minlength)  # type: ignore[attr-defined]
+        if weights is None:
+            out_dtype, values = dtypes.int64, None
+        else:
+            out_dtype = weights.dtype if weights.dtype.is_floating_point else dtypes.float64
+            values = weights.detach().to(out_dtype)
+        out = zeros(size, dtype=out_dtype)
+        from ember._tensor.creation import ones
+
+        out._buf.index_add_(self._buf, (ones(n, dtype=out_dtype) if values is None else values)._buf)  # type: ignore[attr-defined]
+        return out
 
     def argwhere(self) -> Tensor:
         """Return the coordinates of the non-zero entries as an (n, ndim) int64 tensor."""

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
-__all__ = ["bmm", "dot", "einsum", "matmul", "mm", "mv", "outer"]
+__all__ = ["bmm", "diag", "diagonal", "dot", "einsum", "matmul", "mm", "mv", "outer", "trace"]
 
 
 def _operands(op: str, a: Any, b: Any, name: str = "other") -> None:
@@ -134,6 +134,47 @@ class LinalgMixin(_TensorBase):
 
     ger = outer
 
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The entries ``[i, i + offset]`` of the matrices over ``dim1``, ``dim2``, as a new last dim."""
+        from ember._tensor.core import _norm_dim
+        from ember._tensor.creation import arange
+
+        nd = self.ndim  # type: ignore[attr-defined]
+        if nd < 2:
+            raise RuntimeError(f"diagonal: expected a tensor of at least 2 dims, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+        d1, d2 = _norm_dim(dim1, nd, "diagonal"), _norm_dim(dim2, nd, "diagonal")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal: dim1 and dim2 must differ, both are {dim1}")
+        x = self.movedim((d1, d2), (-2, -1))  # type: ignore[attr-defined]
+        rows, cols = x.shape[-2], x.shape[-1]
+        first_row, first_col = max(0, -offset), max(0, offset)
+        n = max(0, min(rows - first_row, cols - first_col))
+        i = arange(first_row, first_row + n)
+        return x[..., i, i + (first_col - first_row)]  # type: ignore[no-any-return]
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """1-d input: the square matrix with it on the ``diagonal``-th diagonal; 2-d input: that diagonal."""
+        nd = self.ndim  # type: ignore[attr-defined]
+        if nd == 2:
+            return self.diagonal(diagonal)
+        if nd != 1:
+            raise RuntimeError(f"diag: expected a 1-d or 2-d tensor, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+        from ember._tensor._join import pad
+        from ember._tensor.creation import eye
+        from ember._tensor.elementwise import where
+
+        n = self.shape[0]  # type: ignore[attr-defined]
+        # where, not eye * x: the off-diagonal stays 0 even where x is inf or nan
+        square = where(eye(n, dtype=dtypes.bool_), self.unsqueeze(0).expand(n, n), 0)  # type: ignore[attr-defined]
+        k = abs(diagonal)
+        return pad(square, (k, 0, 0, k) if diagonal > 0 else (0, k, k, 0)) if k else square
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix."""
+        if self.ndim != 2:  # type: ignore[attr-defined]
+            raise RuntimeError(f"trace: expected a matrix, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+        return self.diagonal().sum()  # type: ignore[no-any-return]
+
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Return the matrix product of two tensors (see ``Tensor.matmul``)."""
@@ -158,6 +199,21 @@ bmm = _method("bmm")
 mv = _method("mv")
 dot = _method("dot")
 outer = _method("outer")
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """Functional form of ``Tensor.diagonal``."""
+    return input.diagonal(offset, dim1, dim2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Functional form of ``Tensor.diag``."""
+    return input.diag(diagonal)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Functional form of ``Tensor.trace``."""
+    return input.trace()
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 # pad is not in __all__ (PyTorch has no torch.pad); ember.nn.functional re-exports it
 from ember._tensor._join import cat, concat, concatenate, hstack, pad, stack, vstack  # noqa: F401
+from ember import dtypes
 from ember._tensor.core import TensorCore, _norm_dim
 from ember.ops import movement as M
 
@@ -18,9 +19,9 @@ else:
 __all__ = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "flatten", "unflatten", "squeeze", "unsqueeze",
     "t", "broadcast_to", "narrow", "chunk", "split", "flip", "fliplr", "flipud", "roll", "tril", "triu",
-    "movedim", "moveaxis", "tile", "cat", "concat", "concatenate", "stack", "hstack", "vstack",
+    "movedim", "moveaxis", "tile", "repeat_interleave", "meshgrid", "cat", "concat", "concatenate", "stack", "hstack", "vstack",
 ]
-_COMPOSED = ("cat", "concat", "concatenate", "stack", "hstack", "vstack")  # defined in _join
+_COMPOSED = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "meshgrid")  # defined in _join
 
 
 def _shape_arg(args: tuple[Any, ...]) -> tuple[int, ...]:
@@ -120,6 +121,18 @@ class MovementMixin(_TensorBase):
     def mT(self) -> Tensor:  # noqa: N802
         """This tensor with its last two dimensions swapped (a batch of transposed matrices)."""
         return self.transpose(-2, -1)
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802
+        """The conjugate transpose of a matrix: ``T`` for ember's real dtypes."""
+        if self.ndim != 2 and self.ndim != 0:  # type: ignore[attr-defined]
+            raise RuntimeError(f"H: expected a matrix or a scalar, got shape {tuple(self.shape)}; use mH")  # type: ignore[attr-defined]
+        return self.T
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802
+        """The conjugate transpose of a batch of matrices: ``mT`` for ember's real dtypes."""
+        return self.mT
 
     def expand(self, *sizes: Any) -> Tensor:
         """Broadcast to a larger shape without copying (-1 keeps a dimension)."""
@@ -333,6 +346,35 @@ class MovementMixin(_TensorBase):
         spread = tuple(x for r, n in zip(reps, shape) for x in (r, n))
         return self.reshape(ones).expand(spread).reshape(out)
 
+    def repeat_interleave(self, repeats: Any, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+        """Repeat each element ``repeats`` times along ``dim`` (the flattened tensor when None).
+
+        ``repeats`` is an int or a 1-d integer tensor with one count per element.
+        """
+        x = self.reshape(-1) if dim is None else self  # type: ignore[attr-defined]
+        d = 0 if dim is None else _norm_dim(dim, max(x.ndim, 1), "repeat_interleave")
+        if x.ndim == 0:
+            x = x.reshape(1)
+        n = x.shape[d]
+        if isinstance(repeats, TensorCore) and repeats.numel() != 1:
+            counts = [int(c) for c in repeats.tolist()]
+            if repeats.ndim != 1 or len(counts) != n:
+                raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along dim, "
+                                   f"got repeats of shape {tuple(repeats.shape)} for size {n}")
+            if any(c < 0 for c in counts):
+                raise RuntimeError("repeat_interleave: repeats can not be negative")
+            index = [i for i, c in enumerate(counts) for _ in range(c)]
+            from ember._tensor.creation import tensor
+
+            return x.index_select(d, tensor(index, dtype=dtypes.int64))
+        r = int(repeats.item() if isinstance(repeats, TensorCore) else repeats)
+        if r < 0:
+            raise RuntimeError(f"repeat_interleave: repeats can not be negative, got {r}")
+        shape = tuple(x.shape)
+        # (.., n, ..) -> (.., n, 1, ..) -> expand (.., n, r, ..) -> (.., n*r, ..)
+        spread = shape[:d + 1] + (r,) + shape[d + 1:]
+        return x.unsqueeze(d + 1).expand(spread).reshape(shape[:d] + (n * r,) + shape[d + 1:])
+
     def tile(self, *dims: Any) -> Tensor:
         """Repeat the tensor like ``repeat``, but pad fewer ``dims`` than tensor dims with leading 1s."""
         reps = _shape_arg(dims)
@@ -380,3 +422,29 @@ def _fn(name: str) -> Any:
 for _n in __all__:
     if _n not in _COMPOSED:
         globals()[_n] = _fn(_n)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Return coordinate grids made from 1-d tensors, one expanded view per tensor.
+
+    With ``indexing='ij'`` output i varies along dim i; ``'xy'`` (NumPy's default) swaps
+    the first two dims.
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, TensorCore) or t.ndim > 1:
+            got = tuple(t.shape) if isinstance(t, TensorCore) else type(t).__name__
+            raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, got {got} at position {i}")
+    flat = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    sizes = tuple(t.shape[0] for t in flat)
+    out = [t.reshape(tuple(-1 if j == i else 1 for j in range(len(flat)))).expand(sizes)
+           for i, t in enumerate(flat)]
+    if swap:
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)

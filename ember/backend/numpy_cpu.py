@@ -345,6 +345,9 @@ class NumpyBuffer(Buffer):
     def logical_not(self) -> NumpyBuffer:
         return NumpyBuffer(np.logical_not(self.data))
 
+    def atan2(self, o: Any) -> NumpyBuffer:
+        return NumpyBuffer(np.arctan2(self.data, _unwrap(o)))
+
     def maximum(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(np.maximum(self.data, _unwrap(o)))
 

@@ -13,7 +13,7 @@ from ember._tensor.core import TensorCore
 
 __all__ = [
     "relu", "relu6", "gelu", "silu", "mish", "tanh", "sigmoid", "softmax", "log_softmax", "softmin",
-    "leaky_relu", "elu", "softplus", "hardtanh", "logsigmoid", "glu",
+    "leaky_relu", "elu", "softplus", "hardtanh", "hardswish", "hardsigmoid", "logsigmoid", "glu",
 ]
 
 
@@ -102,6 +102,31 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
     return _tensor(input, "hardtanh").clamp(min_val, max_val)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6, MobileNetV3's cheap swish.
+
+    At the kinks x = -3 and 3 the gradient is 0 and 1, PyTorch's one-sided choice.
+    """
+    from ember._tensor.elementwise import where
+
+    x = _tensor(input, "hardswish")
+    inside = (x > -3.0) & (x < 3.0)
+    # the curve sees x only inside (-3, 3), so an inf or nan outside sends no nan gradient through
+    # it; x * 0 below: -0.0 for negative x and nan for nan, as PyTorch's x * relu6(x + 3) / 6 gives
+    xs = where(inside, x, 0.0)
+    return where(inside, xs * (xs + 3.0) / 6.0, where(x >= 3.0, x, x * 0.0))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between (gradient 1/6 strictly inside)."""
+    from ember._tensor.elementwise import where
+
+    x = _tensor(input, "hardsigmoid")
+    inside = (x > -3.0) & (x < 3.0)
+    out = where(inside, (x + 3.0) / 6.0, (x >= 3.0).to(x.dtype))
+    return where(x.isnan(), x, out)
 
 
 def logsigmoid(input: Tensor) -> Tensor:

@@ -8,7 +8,8 @@ from ember._tensor import Tensor
 from ember._tensor.core import TensorCore
 from ember.ops import fused
 
-__all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "normalize"]
+__all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "normalize", "cosine_similarity",
+           "pairwise_distance"]
 
 # machine epsilon per float dtype (torch.finfo(dtype).eps), RMSNorm's default eps
 _FINFO_EPS = {"float16": 0.0009765625, "float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}
@@ -139,3 +140,21 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     """x / max(||x||_p, eps) along ``dim``."""
     x = _tensor(input, "normalize")
     return x / x.norm(p=p, dim=dim, keepdim=True).clamp(min=eps).expand_as(x)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 x2) / (||x1|| ||x2||) along ``dim`` (broadcast), each norm clamped to at least ``eps``."""
+    from ember._tensor.promotion import broadcast_shapes
+
+    a, b = _tensor(x1, "cosine_similarity"), _tensor(x2, "cosine_similarity")
+    shape = broadcast_shapes(tuple(a.shape), tuple(b.shape), "cosine_similarity")
+    a, b = a.expand(shape), b.expand(shape)
+    na = a.norm(dim=dim, keepdim=True).clamp(min=eps)
+    nb = b.norm(dim=dim, keepdim=True).clamp(min=eps)
+    return ((a / na) * (b / nb)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (broadcast)."""
+    a, b = _tensor(x1, "pairwise_distance"), _tensor(x2, "pairwise_distance")
+    return (a - b + eps).norm(p=p, dim=-1, keepdim=keepdim)

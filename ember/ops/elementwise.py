@@ -196,6 +196,31 @@ class Log1p(Function):
         return grad / (self.x + 1)
 
 
+class Erf(Function):
+    """z = erf x;  dz/dx = 2 / sqrt(pi) exp(-x^2)."""
+
+    def forward(self, x: Buffer) -> Buffer:
+        self.x = x
+        return x.erf()
+
+    def backward(self, grad: Buffer) -> Buffer:
+        x = self.x
+        return grad * (-(x * x)).exp() * (2.0 / math.sqrt(math.pi))
+
+
+class Atan2(Function):
+    """z = atan2(y, x);  dz/dy = x / (x^2 + y^2), dz/dx = -y / (x^2 + y^2)."""
+
+    def forward(self, y: Buffer, x: Buffer) -> Buffer:
+        self.y, self.x = y, x
+        return y.atan2(x)
+
+    def backward(self, grad: Buffer) -> Grads:
+        ny, nx = self.needs_input_grad
+        g = grad / (self.x * self.x + self.y * self.y)
+        return (g * self.x if ny else None), (-g * self.y if nx else None)
+
+
 class Sqrt(Function):
     """z = sqrt x;  dz/dx = 1 / (2 z)."""
 

@@ -15,7 +15,7 @@ ACTIVATIONS = [
     lambda L: L.nn.LeakyReLU(0.2), lambda L: L.nn.ELU(alpha=0.5), lambda L: L.nn.Softplus(beta=2.0, threshold=3.0),
     lambda L: L.nn.Hardtanh(-0.5, 0.7), lambda L: L.nn.LogSigmoid(), lambda L: L.nn.GLU(dim=-1),
     lambda L: L.nn.Identity(3, unused=True), lambda L: L.nn.Flatten(), lambda L: L.nn.Flatten(0, 1),
-    lambda L: L.nn.Unflatten(1, (2, 2)),
+    lambda L: L.nn.Unflatten(1, (2, 2)), lambda L: L.nn.Hardswish(), lambda L: L.nn.Hardsigmoid(),
 ]
 
 
@@ -29,10 +29,39 @@ def test_functional_activations_match():
     for name, kw in [("relu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}), ("mish", {}), ("elu", {}),
                      ("leaky_relu", {"negative_slope": 0.3}), ("softplus", {}), ("logsigmoid", {}), ("relu6", {}),
                      ("hardtanh", {}), ("sigmoid", {}), ("tanh", {}), ("softmax", {"dim": 1}),
-                     ("log_softmax", {"dim": 0})]:
+                     ("log_softmax", {"dim": 0}), ("hardswish", {}), ("hardsigmoid", {})]:
         t = getattr(torch.nn.functional, name)(torch.from_numpy(x), **kw).numpy()
         e = getattr(nn.functional, name)(ember.from_numpy(x), **kw).numpy()
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["hardswish", "hardsigmoid"])
+def test_hard_activations_at_their_corners(name):
+    """Values and gradients at the kinks x = -3 and 3, and inf/nan, as PyTorch defines them."""
+    x = np.float32([-4.0, -3.0, -1.0, 0.0, 2.5, 3.0, 5.0, np.inf, -np.inf, np.nan])
+    te = ember.tensor(x, requires_grad=True)
+    tt = torch.tensor(x, requires_grad=True)
+    ye, yt = getattr(nn.functional, name)(te), getattr(torch.nn.functional, name)(tt)
+    np.testing.assert_array_equal(ye.detach().numpy(), yt.detach().numpy())
+    assert np.array_equal(np.signbit(ye.detach().numpy()), np.signbit(yt.detach().numpy()))
+    ye[:7].sum().backward()
+    yt[:7].sum().backward()
+    np.testing.assert_allclose(te.grad.numpy(), tt.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shapes, kw", [([(4, 5), (4, 5)], {}), ([(2, 3, 4), (3, 1)], {"dim": 1}),
+                                        ([(3, 6), (1, 6)], {"dim": -1, "eps": 0.5})])
+def test_cosine_similarity_and_pairwise_distance(shapes, kw):
+    a, b = randn(*shapes[0]), randn(*shapes[1], seed=1)
+    outs = {}
+    for lib in (ember, torch):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        c = lib.nn.functional.cosine_similarity(x, y, **kw)
+        d = lib.nn.functional.pairwise_distance(x, y) + lib.nn.functional.pairwise_distance(x, y, p=1, keepdim=True).sum()
+        (c.sum() * 2 + (d * d).sum()).backward()
+        outs[lib] = [c.detach().numpy(), d.detach().numpy(), x.grad.numpy(), y.grad.numpy()]
+    for e, t in zip(outs[ember], outs[torch]):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(5, 6), (2, 3, 6), (6,)])

@@ -4,6 +4,8 @@ from ember.nn.modules.activation import (
     ELU,
     GELU,
     GLU,
+    Hardsigmoid,
+    Hardswish,
     Hardtanh,
     LeakyReLU,
     LogSigmoid,
@@ -43,7 +45,7 @@ from ember.nn.modules.pooling import __all__ as _pool
 from ember.nn.modules.sparse import Embedding
 
 __all__ = [
-    "ELU", "GELU", "GLU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6",
+    "ELU", "GELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6",
     "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus", "Tanh", "MultiheadAttention", "BatchNorm1d",
     "BatchNorm2d", "BatchNorm3d", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
     "Dropout", "Flatten", "Unflatten", "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss",

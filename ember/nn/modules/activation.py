@@ -47,6 +47,34 @@ class ReLU6(ReLU):
         return F.relu6(input)
 
 
+class Hardswish(ReLU):
+    """Apply ``x * relu6(x + 3) / 6`` elementwise.
+
+    Args:
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input)
+
+
+class Hardsigmoid(ReLU):
+    """Apply ``relu6(x + 3) / 6`` elementwise.
+
+    Args:
+        inplace: accepted for PyTorch compatibility; ember always computes out of place.
+
+    Shape:
+        input (*) -> output of the same shape.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardsigmoid(input)
+
+
 class GELU(Module):
     """Apply the Gaussian error linear unit ``x * Phi(x)`` elementwise.
 
