@@ -143,15 +143,21 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """sum(x1 x2) / (||x1|| ||x2||) along ``dim`` (broadcast), each norm clamped to at least ``eps``."""
+    """sum(x1 x2) / (||x1|| ||x2||) along ``dim`` (broadcast), each norm raised to at least ``eps``."""
     from ember._tensor.promotion import broadcast_shapes
 
     a, b = _tensor(x1, "cosine_similarity"), _tensor(x2, "cosine_similarity")
     shape = broadcast_shapes(tuple(a.shape), tuple(b.shape), "cosine_similarity")
     a, b = a.expand(shape), b.expand(shape)
-    na = a.norm(dim=dim, keepdim=True).clamp(min=eps)
-    nb = b.norm(dim=dim, keepdim=True).clamp(min=eps)
+    na, nb = _floored(a.norm(dim=dim, keepdim=True), eps), _floored(b.norm(dim=dim, keepdim=True), eps)
     return ((a / na) * (b / nb)).sum(dim)
+
+
+def _floored(n: Tensor, eps: float) -> Tensor:
+    """``n`` raised to at least ``eps`` in value, with the gradient of ``n`` itself: PyTorch clamps
+    the norms of cosine_similarity outside autograd, so a tiny vector's gradient keeps the norm's term."""
+    m = n.detach()
+    return n + (m.clamp(min=eps) - m)
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:

@@ -285,3 +285,17 @@ def test_float32_throughout():
         assert o.dtype == ember.float32
         o.sum().backward()
         assert x.grad.dtype == ember.float32
+
+
+def test_cosine_similarity_of_a_vector_shorter_than_eps():
+    """PyTorch raises the norms to eps outside autograd: values and gradients both match."""
+    a = np.float32([[1e-9, 0.0, 0.0], [1.0, 2.0, 3.0]])
+    b = np.float32([[2.0, -1.0, 1.0]])
+    res = []
+    for lib in (ember, torch):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        c = lib.nn.functional.cosine_similarity(x, y)
+        (c * lib.tensor([2.0, 3.0])).sum().backward()
+        res.append([c.detach().numpy(), x.grad.numpy(), y.grad.numpy()])
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-6)
