@@ -18,5 +18,7 @@ from ember.nn._loss import *
 from ember.nn._loss import __all__ as _loss
 from ember.nn._norm import *
 from ember.nn._norm import __all__ as _nrm
+from ember.nn._resample import *
+from ember.nn._resample import __all__ as _rs
 
-__all__ = [*_act, *_attn, *_conv, *_lay, *_loss, *_nrm, "pad"]
+__all__ = [*_act, *_attn, *_conv, *_lay, *_loss, *_nrm, *_rs, "pad"]

@@ -43,6 +43,7 @@ from ember.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from ember.nn.modules.pooling import *
 from ember.nn.modules.pooling import __all__ as _pool
 from ember.nn.modules.sparse import Embedding
+from ember.nn.modules.upsampling import Upsample
 
 __all__ = [
     "ELU", "GELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6",
@@ -50,6 +51,6 @@ __all__ = [
     "BatchNorm2d", "BatchNorm3d", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
     "Dropout", "Flatten", "Unflatten", "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss",
     "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss", "GroupNorm",
-    "LayerNorm", "RMSNorm", "Embedding",
+    "LayerNorm", "RMSNorm", "Embedding", "Upsample",
     *_conv, *_pool,
 ]
