@@ -251,6 +251,10 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+# scalar state PyTorch keeps in float32 whatever the parameter's dtype
+_FLOAT32_STATE = ("step", "mu_product")
+
+
 def _copy_state(param: Tensor, name: str, value: Any) -> Any:
     """Copy one state value; tensors become ember tensors of the parameter's dtype ('step': float32)."""
     if name == "step" and not hasattr(value, "shape"):
@@ -261,7 +265,7 @@ def _copy_state(param: Tensor, name: str, value: Any) -> Any:
         buf = _Buf.from_data(value.__array__(), None)
     else:
         return copy.deepcopy(value)
-    dtype = float32 if name == "step" else param.dtype
+    dtype = float32 if name in _FLOAT32_STATE else param.dtype
     return _make(buf.cast(dtype) if buf.dtype is not dtype else buf.copy(), None)
 
 

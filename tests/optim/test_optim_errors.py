@@ -51,6 +51,16 @@ INVALID = [
     (optim.Adadelta, {"rho": 1.5}, r"Adadelta: Invalid rho value: 1\.5"),
     (optim.Adadelta, {"eps": -1}, "Adadelta: Invalid epsilon value: -1"),
     (optim.Adadelta, {"weight_decay": -1}, "Adadelta: Invalid weight_decay value: -1"),
+    (optim.NAdam, {"lr": -1}, "NAdam: Invalid learning rate: -1"),
+    (optim.NAdam, {"eps": -1}, "NAdam: Invalid epsilon value: -1"),
+    (optim.NAdam, {"betas": (1.0, 0.9)}, r"NAdam: Invalid beta parameter at index 0: 1\.0"),
+    (optim.NAdam, {"betas": (0.9, -0.1)}, r"NAdam: Invalid beta parameter at index 1: -0\.1"),
+    (optim.NAdam, {"weight_decay": -1}, "NAdam: Invalid weight_decay value: -1"),
+    (optim.NAdam, {"momentum_decay": -1}, "NAdam: Invalid momentum_decay value: -1"),
+    (optim.RAdam, {"lr": -1}, "RAdam: Invalid learning rate: -1"),
+    (optim.RAdam, {"eps": -1}, "RAdam: Invalid epsilon value: -1"),
+    (optim.RAdam, {"betas": (0.9, 1.0)}, r"RAdam: Invalid beta parameter at index 1: 1\.0"),
+    (optim.RAdam, {"weight_decay": -1}, "RAdam: Invalid weight_decay value: -1"),
 ]
 
 
@@ -77,7 +87,8 @@ def test_invalid_group_hyper_parameter_is_caught_when_added():
 
 
 @pytest.mark.parametrize(
-    "cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad, optim.Adadelta]
+    "cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad, optim.Adadelta, optim.NAdam,
+            optim.RAdam]
 )
 def test_differentiable_is_not_supported(cls):
     with pytest.raises(NotImplementedError, match=f"{cls.__name__}: differentiable=True is not supported"):

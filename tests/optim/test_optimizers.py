@@ -44,6 +44,14 @@ CASES = [
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.95, "weight_decay": 0.1}),
     ("Adadelta", {"eps": 1e-4, "maximize": True}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("NAdam", {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01, "betas": (0.9, 0.8), "eps": 1e-6}),  # beta2 0.8: rectified steps from step 6 on
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
 ]
 
 
@@ -265,7 +273,7 @@ def test_step_invalidates_graphs_that_saved_the_old_values():
         loss.backward()
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "NAdam", "RAdam"])
 def test_noncontiguous_parameters_and_gradients(name):
     """A parameter that is a transposed view, with a transposed-view gradient, updates like torch's."""
     base = initial_values([(4, 3)])[0]
@@ -282,7 +290,7 @@ def test_noncontiguous_parameters_and_gradients(name):
 
 
 def test_float64_parameters_stay_float64():
-    for name in ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"):
+    for name in ("SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "NAdam", "RAdam"):
         p = ember.tensor([1.0, 2.0], dtype=ember.float64, requires_grad=True)
         tp = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
         for lib, q in ((ember, p), (torch, tp)):
