@@ -42,6 +42,7 @@ from ember.nn.modules.loss import (
 from ember.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from ember.nn.modules.pooling import *
 from ember.nn.modules.pooling import __all__ as _pool
+from ember.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from ember.nn.modules.sparse import Embedding
 from ember.nn.modules.upsampling import Upsample
 
@@ -51,6 +52,7 @@ __all__ = [
     "BatchNorm2d", "BatchNorm3d", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
     "Dropout", "Flatten", "Unflatten", "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss",
     "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss", "GroupNorm",
-    "LayerNorm", "RMSNorm", "Embedding", "Upsample",
+    "LayerNorm", "RMSNorm", "Embedding", "Upsample", "RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
+    "GRUCell",
     *_conv, *_pool,
 ]
