@@ -301,3 +301,29 @@ def test_backward_inputs_errors():
     assert w.grad is None
     with pytest.raises(RuntimeError, match="'inputs' cannot be empty"):
         (w * c).sum().backward(inputs=[])
+
+
+def _split_case(lib):
+    x = lib.tensor(np.arange(12, dtype=np.float32).reshape(3, 4) / 10, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    a, b, c, d = y.split([1, 1, 1, 1], dim=1)
+    b.register_hook(lambda g: g * 3)
+    e = y.chunk(2, dim=0)[0]  # a second split of y, overlapping the first
+    out = (a.exp() + b * b + b).sum() + (e * e).sum() + d.narrow(0, 1, 2).sum() * 5
+    out.backward()
+    return x.grad.tolist(), y.grad.tolist()
+
+
+def test_split_pieces_add_into_one_gradient():
+    """The gradients of overlapping slices of one tensor add up as PyTorch's do, with a retained
+    grad on the tensor and a hook on one piece."""
+    ours, theirs = _split_case(ember), _split_case(torch)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    # and through ember.autograd.grad, which captures the pieces' and the base's gradients
+    x = ember.ones(2, 6, requires_grad=True)
+    y = x * 1
+    q, k, v = y.split(2, dim=1)
+    gq, gy = ember.autograd.grad((q * 2 + k * 3 + v * 4).sum(), [q, y])
+    assert gq.tolist() == [[2.0, 2.0]] * 2 and gy.tolist() == [[2.0, 2.0, 3.0, 3.0, 4.0, 4.0]] * 2
