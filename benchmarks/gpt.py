@@ -36,7 +36,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 HERE = Path(__file__).resolve().parent
-CFG = {"block_size": 64, "vocab_size": 65, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0, "bias": True}
+CFG = {"block_size": 64, "vocab_size": 65, "n_layer": 4, "n_head": 4, "n_embd": 128,
+       "dropout": 0.0, "bias": True}
 BATCH = 12
 
 
@@ -163,7 +164,9 @@ class Worker:
             cmd += ["--threads", str(args.threads)]
         if args.tune_torch_malloc:
             cmd.append("--tune-torch-malloc")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]))
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])
+        )
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.info = self.ask(None)
 
@@ -227,21 +230,24 @@ def main() -> None:
         print(json.dumps({"bench": "gpt_train_step", "lib": name, "median_ms": round(ms, 2),
                           "median_cpu_ms": round(statistics.median(cpu[name]), 2),
                           "threads": w.info["threads"], "tokens_per_s": round(res[name][1]),
-                          "fraction_of_matmul_peak": round(mfu, 3), "all_ms": [round(t, 2) for t in times[name]]}))
+                          "fraction_of_matmul_peak": round(mfu, 3),
+                          "all_ms": [round(t, 2) for t in times[name]]}))
     ratios = [e / t for e, t in zip(times["ember"], times["torch"])]
-    print(json.dumps({"bench": "gpt_step_ratio", "median_of_paired_ratios": round(statistics.median(ratios), 3)}))
+    print(json.dumps({"bench": "gpt_step_ratio",
+                      "median_of_paired_ratios": round(statistics.median(ratios), 3)}))
     for c in ("cache", "no_cache"):
-        print(json.dumps({"bench": "gpt_generate", "lib": "ember", "kv_cache": c == "cache", "tokens": gen_tokens,
-                          "tokens_per_s": round(gen[c], 1)}))
+        print(json.dumps({"bench": "gpt_generate", "lib": "ember", "kv_cache": c == "cache",
+                          "tokens": gen_tokens, "tokens_per_s": round(gen[c], 1)}))
     load_after = os.getloadavg()[0]
-    print(json.dumps({"bench": "load_average_1min", "before": round(load_before, 2), "after": round(load_after, 2),
-                      "cpus": os.cpu_count()}))
+    print(json.dumps({"bench": "load_average_1min", "before": round(load_before, 2),
+                      "after": round(load_after, 2), "cpus": os.cpu_count()}))
     print()
     print(f"{'':<10}{'ms/step':>10}{'cpu ms':>10}{'tokens/s':>12}{'of peak':>10}")
     for name, (ms, tps, mfu) in res.items():
         print(f"{name:<10}{ms:>10.2f}{statistics.median(cpu[name]):>10.2f}{tps:>12,.0f}{mfu:>10.1%}")
     print(f"ember/torch step time: {res['ember'][0] / res['torch'][0]:.2f}x "
-          f"(median of paired repeats: {statistics.median(ratios):.2f}x; {args.repeats} x {args.steps} steps, "
+          f"(median of paired repeats: {statistics.median(ratios):.2f}x; "
+          f"{args.repeats} x {args.steps} steps, "
           f"threads ember {workers['ember'].info['threads']}, torch {workers['torch'].info['threads']}; "
           f"NumPy matmul peak {peak:.1f} GFLOP/s)")
     print(f"ember generation ({gen_tokens} tokens, batch 1): {gen['cache']:.1f} tokens/s with the KV cache, "

@@ -48,8 +48,8 @@ def torch_run(data: str, max_iters: int, out: str) -> dict:
     ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)
     n = int(0.9 * len(ids))
     splits = {"train": ids[:n], "val": ids[n:]}
-    cfg = argparse.Namespace(block_size=r.block_size, vocab_size=len(chars), n_layer=r.n_layer, n_head=r.n_head,
-                             n_embd=r.n_embd, dropout=0.0, bias=True)
+    cfg = argparse.Namespace(block_size=r.block_size, vocab_size=len(chars), n_layer=r.n_layer,
+                             n_head=r.n_head, n_embd=r.n_embd, dropout=0.0, bias=True)
     model = TorchGPT(cfg)
     opt = model.configure_optimizers(r.weight_decay, r.lr, (r.beta1, r.beta2))
 
@@ -131,7 +131,8 @@ def main() -> None:
             r = run(lib, args)
             rows[lib].append(r)
             print(json.dumps(r), flush=True)
-    print(f"\n{'':8s}{'train s':>10s}{'process s':>12s}{'val loss':>10s}   ({args.max_iters} steps, median of {args.pairs})")
+    print(f"\n{'':8s}{'train s':>10s}{'process s':>12s}{'val loss':>10s}   "
+          f"({args.max_iters} steps, median of {args.pairs})")
     for lib, rs in rows.items():
         med = {k: statistics.median(r[k] for r in rs) for k in ("seconds", "process_wall_s", "val_loss")}
         print(f"{lib:8s}{med['seconds']:10.1f}{med['process_wall_s']:12.1f}{med['val_loss']:10.4f}")

@@ -87,7 +87,9 @@ def main() -> None:
 
         runs = {"ember": timed(ember_step)}
         if torch is not None:
-            tw, ti, tg = torch.from_numpy(w.copy()).requires_grad_(), torch.from_numpy(idx), torch.from_numpy(g)
+            tw, ti, tg = (
+                torch.from_numpy(w.copy()).requires_grad_(), torch.from_numpy(idx), torch.from_numpy(g)
+            )
 
             def torch_step(tw: Any = tw, ti: Any = ti, tg: Any = tg) -> None:
                 tw.grad = None
@@ -106,7 +108,9 @@ def main() -> None:
         def add_at(v: int = v, c: int = c, flat: Any = flat, src: Any = src) -> None:
             np.add.at(np.zeros((v, c), np.float32), flat, src)
 
-        for lib, secs in interleaved({"ember": timed(grouped), "np.add.at": timed(add_at)}, args.repeats).items():
+        for lib, secs in interleaved(
+            {"ember": timed(grouped), "np.add.at": timed(add_at)}, args.repeats
+        ).items():
             record("scatter_add", lib, secs * 1e3, size=tag)
 
     x = rng.standard_normal((12, 64, 65), dtype=np.float32)

@@ -42,9 +42,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing ember
 
-import numpy as np  # the NumPy baseline
+import numpy as np  # noqa: E402  # the NumPy baseline
 
-import ember
+import ember  # noqa: E402
 
 try:
     import torch
@@ -127,7 +127,9 @@ def main() -> None:
     parser.add_argument("--add-size", type=int, default=16 * 2**20)
     parser.add_argument("--repeats", type=int, default=9, help="timed runs per measurement (median)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if it is installed")
-    parser.add_argument("--chain-only", action="store_true", help="run only the chain (used for the 'alone' row)")
+    parser.add_argument(
+        "--chain-only", action="store_true", help="run only the chain (used for the 'alone' row)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.chain, args.matmul_size, args.add_size, args.repeats = 300, 128, 2**16, 3
@@ -157,7 +159,8 @@ def main() -> None:
     if tlib is not None and not args.quick:
         # the same chain in a fresh process that never imported torch: the collector's
         # full collections there walk ember's objects only, as in an ember-only program
-        cmd = [sys.executable, __file__, "--chain-only", "--no-torch", "--chain", str(n), "--repeats", str(args.repeats)]
+        cmd = [sys.executable, __file__, "--chain-only", "--no-torch", "--chain", str(n),
+               "--repeats", str(args.repeats)]
         alone = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         for row in (json.loads(line) for line in alone.splitlines() if line.startswith("{")):
             if row["benchmark"] == "chain_fwd_bwd":
@@ -203,7 +206,9 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, tlib: Any)
         vals = {r["lib"]: r["value"] for r in rows if r["benchmark"] == name}
         unit = next(r["unit"] for r in rows if r["benchmark"] == name)
         e = vals.get("ember")
-        cells = "".join(f"{vals[lib]:>10.2f}" if lib in vals else f"{'-':>10}" for lib in ("ember", "torch", "numpy"))
+        cells = "".join(
+            f"{vals[lib]:>10.2f}" if lib in vals else f"{'-':>10}" for lib in ("ember", "torch", "numpy")
+        )
         ratios = "".join(
             f"{e / vals[lib]:>12.2f}x" if lib in vals and e is not None and vals[lib] else f"{'-':>13}"
             for lib in ("torch", "numpy")

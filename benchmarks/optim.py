@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing ember
 
-import ember
+import ember  # noqa: E402
 
 SHAPES = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
 CONFIGS = [

@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing ember
 
-from ember.tokenizers import BPETokenizer, CharTokenizer
+from ember.tokenizers import BPETokenizer, CharTokenizer  # noqa: E402
 
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt"
 

@@ -101,15 +101,21 @@ class Buffer:
     def eye(n: int, m: int, dtype: dtypes.dtype) -> Buffer:
         raise NotImplementedError
     @staticmethod
-    def uniform(shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype, gen: Any | None = None) -> Buffer:
+    def uniform(
+        shape: tuple[int, ...], low: float, high: float, dtype: dtypes.dtype, gen: Any | None = None
+    ) -> Buffer:
         """Uniform samples in [low, high) from ``gen`` (default: the global generator)."""
         raise NotImplementedError
     @staticmethod
-    def normal(shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype, gen: Any | None = None) -> Buffer:
+    def normal(
+        shape: tuple[int, ...], mean: float, std: float, dtype: dtypes.dtype, gen: Any | None = None
+    ) -> Buffer:
         """Normal samples from ``gen`` (default: the global generator)."""
         raise NotImplementedError
     @staticmethod
-    def randint(low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype, gen: Any | None = None) -> Buffer:
+    def randint(
+        low: int, high: int, shape: tuple[int, ...], dtype: dtypes.dtype, gen: Any | None = None
+    ) -> Buffer:
         """Integers in [low, high) from ``gen`` (default: the global generator)."""
         raise NotImplementedError
     @staticmethod
@@ -297,10 +303,16 @@ class Buffer:
     @staticmethod
     def stack(bufs: list[Buffer], axis: int) -> Buffer:
         raise NotImplementedError
-    def windows(self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]) -> Buffer:
+    def windows(
+        self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+        axes: tuple[int, ...],
+    ) -> Buffer:
         """A read-only view of every window along ``axes`` (no copy; the first half of im2col)."""
         raise NotImplementedError
-    def unwindow(self, shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]) -> Buffer:
+    def unwindow(
+        self, shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+        axes: tuple[int, ...],
+    ) -> Buffer:
         """Add every window back into a zero array of ``shape``: the adjoint of ``windows`` (col2im)."""
         raise NotImplementedError
     def max_along(self, axis: int) -> tuple[Buffer, Buffer]:
@@ -391,7 +403,10 @@ class Buffer:
         """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
         raise NotImplementedError
     def sum_last(self, keepdims: bool = False) -> Buffer:
-        """``self.sum(-1)`` for the short rows of a fused kernel (a softmax, a norm), as fast as the device allows."""
+        """``self.sum(-1)`` for the short rows of a fused kernel (a softmax, a norm).
+
+        As fast as the device allows.
+        """
         raise NotImplementedError
     def sum_lead(self) -> Buffer:
         """Sum over every axis but the last, (..., n) -> (n,): a bias or norm-weight gradient."""
@@ -403,7 +418,9 @@ class Buffer:
     # ---- optional fused kernels: a backend may compute these formulas in one compiled pass. The
     # defaults say "not here" (None or False), and the calling Function then composes the same
     # formula from the primitives above, so a new backend needs none of them.
-    def layer_norm_rows(self, w: Buffer | None, b: Buffer | None, eps: float) -> tuple[Buffer, Buffer, Buffer] | None:
+    def layer_norm_rows(
+        self, w: Buffer | None, b: Buffer | None, eps: float
+    ) -> tuple[Buffer, Buffer, Buffer] | None:
         """For rows (R, N): ``(xhat w + b, xhat, rstd)`` with xhat = (x - mean) rstd, rstd (R, 1)."""
         return None
     def layer_norm_rows_backward(

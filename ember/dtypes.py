@@ -200,8 +200,9 @@ class finfo:
         self.smallest_normal = self.tiny
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution}, min={self.min:.6g}, max={self.max:.6g}, eps={self.eps:.6g}, "
-                f"smallest_normal={self.tiny:.6g}, tiny={self.tiny:.6g}, dtype={self.dtype})")
+        return (f"finfo(resolution={self.resolution}, min={self.min:.6g}, max={self.max:.6g}, "
+                f"eps={self.eps:.6g}, smallest_normal={self.tiny:.6g}, tiny={self.tiny:.6g}, "
+                f"dtype={self.dtype})")
 
 
 class iinfo:

@@ -78,7 +78,9 @@ def to_dot(tensor: Any, max_nodes: int = MAX_NODES, params: dict[str, Any] | Non
                 if id(t) not in leaves:
                     leaves.add(id(t))
                     name = names.get(id(t), "leaf")
-                    color = "lightblue" if type(t).__name__ == "Parameter" or id(t) in names else "lightyellow"
+                    color = (
+                        "lightblue" if type(t).__name__ == "Parameter" or id(t) in names else "lightyellow"
+                    )
                     lines.append(
                         f'  t{id(t)} [shape=box, style=filled, fillcolor={color}, '
                         f'label="{name}\\n{_shape(t.shape)} {t.dtype.name}{_grad_summary(t)}"];'

@@ -12,8 +12,9 @@ table; ``tests/test_op_tables.py`` fails if some Function has no row.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -155,12 +156,15 @@ def check_case(case: Case, dtype: str | None = None) -> None:
         if not ti.requires_grad:
             continue
         if ti.grad is None:
-            assert ei.grad is None or not _np(ei.grad).any(), f"{case.name}: input {i} has a grad, torch's has none"
+            assert ei.grad is None or not _np(ei.grad).any(), (
+                f"{case.name}: input {i} has a grad, torch's has none"
+            )
             continue
         assert ei.grad is not None, f"{case.name}: input {i} got no gradient"
         assert ei.grad.dtype == ei.dtype, f"{case.name}: input {i} grad dtype {ei.grad.dtype} != {ei.dtype}"
         rt, at = TOL.get(str(ti.dtype).replace("torch.", ""), (0, 0))
-        assert_close(_np(ei.grad), _np(ti.grad), case.rtol or rt, case.atol or at, f"{case.name} grad of input {i}")
+        assert_close(_np(ei.grad), _np(ti.grad), case.rtol or rt, case.atol or at,
+                     f"{case.name} grad of input {i}")
 
 
 def gradcheck_case(case: Case) -> None:

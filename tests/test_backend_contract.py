@@ -23,7 +23,9 @@ def _primitives(cls):
 
 def test_every_primitive_is_declared_and_every_declaration_implemented():
     declared, implemented = _primitives(Buffer), _primitives(NumpyBuffer)
-    assert sorted(set(implemented) - set(declared)) == [], "implemented in NumpyBuffer but not declared on Buffer"
+    assert sorted(set(implemented) - set(declared)) == [], (
+        "implemented in NumpyBuffer but not declared on Buffer"
+    )
     assert sorted(set(declared) - set(implemented)) == [], "declared on Buffer but NumpyBuffer lacks it"
 
 

@@ -132,7 +132,8 @@ def test_gradient_accumulation_equals_one_large_batch(text_file, tmp_path):
     big = ember.load(tmp_path / "big" / "last.safetensors")
     accum = ember.load(tmp_path / "accum" / "last.safetensors")
     for name, p in big["model"].items():
-        np.testing.assert_allclose(accum["model"][name].numpy(), p.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(accum["model"][name].numpy(), p.numpy(), rtol=1e-4, atol=1e-6,
+                                   err_msg=name)
     np.testing.assert_allclose(accum["history"]["iter_loss"], big["history"]["iter_loss"], rtol=1e-5)
 
 
@@ -212,8 +213,8 @@ def test_python_m_ember(text_file, tmp_path):
                            capture_output=True, text=True, env=_env(), timeout=300, check=False)
     assert train.returncode == 0, train.stderr
     assert "done: val loss" in train.stdout
-    sample = subprocess.run([sys.executable, "-m", "ember", "gpt", "sample", "--ckpt", str(out / "last.safetensors"),
-                             "--prompt", "First", "--max-new-tokens", "8"],
+    sample = subprocess.run([sys.executable, "-m", "ember", "gpt", "sample", "--ckpt",
+                             str(out / "last.safetensors"), "--prompt", "First", "--max-new-tokens", "8"],
                             capture_output=True, text=True, env=_env(), timeout=300, check=False)
     assert sample.returncode == 0, sample.stderr
     assert sample.stdout.startswith("First") and len(sample.stdout.splitlines()[0]) >= len("First")
@@ -227,5 +228,6 @@ def test_ember_console_script():
     script = Path(sys.executable).parent / "ember"
     if not script.exists():
         pytest.skip(f"no console script at {script}")
-    res = subprocess.run([str(script), "gpt", "sample", "--help"], capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run([str(script), "gpt", "sample", "--help"], capture_output=True, text=True,
+                         timeout=120, check=False)
     assert res.returncode == 0 and "--ckpt" in res.stdout and "--top-p" in res.stdout

@@ -52,7 +52,9 @@ def test_docstring_examples(name):
         if test.examples:
             ember.manual_seed(0)
             runner.run(test)
-    assert runner.failures == 0, f"{name}: {runner.failures} docstring example(s) failed (run pytest -s to see)"
+    assert runner.failures == 0, (
+        f"{name}: {runner.failures} docstring example(s) failed (run pytest -s to see)"
+    )
 
 
 # ---- the pages hold together: links resolve, the index lists every page, layers link each other ----
@@ -103,14 +105,18 @@ def test_relative_links_resolve(path):
 def test_the_index_lists_every_page():
     index = ROOT / "docs" / "README.md"
     linked = {(index.parent / t.partition("#")[0]).resolve() for t in _links(index)}
-    missing = [p.name for p in sorted((ROOT / "docs").glob("*.md")) if p != index and p.resolve() not in linked]
+    missing = [
+        p.name for p in sorted((ROOT / "docs").glob("*.md")) if p != index and p.resolve() not in linked
+    ]
     assert not missing, f"docs/README.md does not list {missing}"
     for howto in ("buffer.md#adding-a-backend", "function.md#adding-an-operation-to-ember"):
         assert howto in _links(index), f"docs/README.md does not link the how-to {howto}"
 
 
 @pytest.mark.parametrize("page", [
-    pytest.param(p, marks=pytest.mark.xfail(reason="owned by another engineer: add the layer line", strict=False))
+    pytest.param(
+        p, marks=pytest.mark.xfail(reason="owned by another engineer: add the layer line", strict=False)
+    )
     if p in NAV_PENDING else p for p in LAYER_PAGES
 ])
 def test_layer_pages_say_their_layer_and_link_the_others(page):

@@ -168,7 +168,9 @@ def _problems(qualname: str, obj: object, doc: str | None) -> list[str]:
     if params is not None:
         unknown = [n for n in _args_entries(doc) if n not in params]
         if unknown:
-            found.append(f"{qualname}: Args names {unknown} that are not parameters {sorted(params - {'self'})}")
+            found.append(
+                f"{qualname}: Args names {unknown} that are not parameters {sorted(params - {'self'})}"
+            )
     return found
 
 
@@ -231,7 +233,8 @@ def _layers() -> list[tuple[str, type]]:
 
     return [
         (name, obj) for name, obj in vars(nn).items()
-        if inspect.isclass(obj) and issubclass(obj, nn.Module) and obj is not nn.Module and name not in CONTAINERS
+        if inspect.isclass(obj) and issubclass(obj, nn.Module) and obj is not nn.Module
+        and name not in CONTAINERS
     ]
 
 
@@ -245,7 +248,8 @@ def test_layers_document_shape_and_args(name, cls):
     ]
     if named:
         assert re.search(r"^\s*Args:\s*$", doc, re.M), (
-            f"nn.{name}: the constructor takes {[p.name for p in named]} but the class docstring has no 'Args:'"
+            f"nn.{name}: the constructor takes {[p.name for p in named]} "
+            "but the class docstring has no 'Args:'"
         )
 
 
@@ -298,20 +302,24 @@ def test_the_checker():
         n: int = 1
 
     assert _own_doc(Config) is None  # dataclass's generated "Config(n: int = 1)" does not count
-    doc = "A tensor.\n\n    Attributes:\n        grad: the gradient,\n            summed.\n\n    Example:\n        x\n"
+    doc = ("A tensor.\n\n    Attributes:\n        grad: the gradient,\n            summed.\n\n"
+           "    Example:\n        x\n")
     assert _section(doc, "Attributes").split() == ["grad:", "the", "gradient,", "summed."]
     assert _section(doc, "Args") == ""
 
 
 def test_the_collectors_see_the_whole_surface():
     names = {q for m in MODULES for q, _ in _public_names(m)}
-    for expected in ("ember.tensor", "ember.save", "ember.Tensor", "ember.nn.Linear", "ember.nn.functional.relu",
-                     "ember.optim.lr_scheduler.StepLR", "ember.utils.data.DataLoader", "ember.models.GPT",
+    for expected in ("ember.tensor", "ember.save", "ember.Tensor", "ember.nn.Linear",
+                     "ember.nn.functional.relu", "ember.optim.lr_scheduler.StepLR",
+                     "ember.utils.data.DataLoader", "ember.models.GPT",
                      "ember.autograd.gradcheck", "ember.tokenizers.BPETokenizer"):
         assert expected in names
     tensor_methods = {name for name, _, _ in _methods(ember.Tensor, with_bases=True)}
     assert {"backward", "sum", "reshape", "matmul", "shape", "is_leaf"} <= tensor_methods
     assert "__add__" not in tensor_methods
     assert {"state_dict", "parameters", "train"} <= {name for name, _, _ in _methods(ember.nn.Module, True)}
-    assert {"step", "zero_grad", "add_param_group"} <= {name for name, _, _ in _methods(ember.optim.Optimizer, True)}
+    assert {"step", "zero_grad", "add_param_group"} <= {
+        name for name, _, _ in _methods(ember.optim.Optimizer, True)
+    }
     assert {"grad", "requires_grad"} <= set(_slots(ember.Tensor))

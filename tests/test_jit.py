@@ -64,7 +64,8 @@ def both_ways(fn, monkeypatch, *kernels):
 
 def close(a, b, rtol=1e-5, atol=1e-6):
     a = a.numpy() if hasattr(a, "numpy") else np.asarray(a)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else (b.numpy() if hasattr(b, "numpy") else np.asarray(b))
+    b = (b.detach().numpy() if isinstance(b, torch.Tensor)
+         else (b.numpy() if hasattr(b, "numpy") else np.asarray(b)))
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
@@ -178,7 +179,8 @@ def test_attention_softmax_large_scores(monkeypatch):
         return F.scaled_dot_product_attention(*(ember.tensor(a) for a in (qv, kv, vv)), is_causal=True)
 
     on, off = both_ways(run, monkeypatch, "softmax_rows")
-    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (qv, kv, vv)), is_causal=True)
+    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (qv, kv, vv)),
+                                                            is_causal=True)
     close(on, want, rtol=1e-4, atol=1e-5)
     close(off, want, rtol=1e-4, atol=1e-5)
 

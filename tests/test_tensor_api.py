@@ -22,7 +22,7 @@ def V(L):
     return L.tensor([1.0, -2.0, 0.5])
 
 
-def I(L):
+def I(L):  # noqa: E743
     return L.tensor([[0, 2], [1, 0]])
 
 

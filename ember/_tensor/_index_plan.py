@@ -146,7 +146,8 @@ def _broadcast(shapes: list[tuple[int, ...]], op: str) -> tuple[int, ...]:
             elif m != 1 and m != out[i]:
                 listed = ", ".join(str(list(x)) for x in shapes)
                 raise IndexError(
-                    f"{op}: shape mismatch: indexing tensors could not be broadcast together with shapes {listed}"
+                    f"{op}: shape mismatch: indexing tensors could not be broadcast together "
+                    f"with shapes {listed}"
                 )
     return tuple(out)
 

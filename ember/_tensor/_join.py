@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 def _tensor_list(tensors: Any, op: str) -> list[Tensor]:
     if isinstance(tensors, TensorCore) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{op}: argument 'tensors' must be a tuple or list of Tensors, not {type(tensors).__name__}")
+        raise TypeError(
+            f"{op}: argument 'tensors' must be a tuple or list of Tensors, not {type(tensors).__name__}"
+        )
     for i, t in enumerate(tensors):
         if not isinstance(t, TensorCore):
             raise TypeError(f"{op}: expected a Tensor at position {i}, got {type(t).__name__}")
@@ -49,12 +51,14 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     for i, t in numbered[1:]:
         s = t._buf.shape
         if len(s) != len(first):
-            raise RuntimeError(f"cat: tensors must have same number of dimensions: got {len(first)} and {len(s)}")
+            raise RuntimeError(
+                f"cat: tensors must have same number of dimensions: got {len(first)} and {len(s)}"
+            )
         for a, (m, n) in enumerate(zip(first, s)):
             if a != d and m != n:
                 raise RuntimeError(
-                    f"cat: sizes of tensors must match except in dimension {d}. Expected size {m} but got size "
-                    f"{n} for tensor number {i} in the list"
+                    f"cat: sizes of tensors must match except in dimension {d}. "
+                    f"Expected size {m} but got size {n} for tensor number {i} in the list"
                 )
     if len(keep) != len(ts):  # the skipped empties still get a (zero-size) gradient
         empty = first[:d] + (0,) + first[d + 1 :]

@@ -16,8 +16,8 @@ else:
     _TensorBase = object  # the mixins are typed as Tensors, built as plain classes
 
 __all__ = [
-    "allclose", "eq", "equal", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "lt", "ne",
+    "allclose", "eq", "equal", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "lt", "ne",
 ]  # fmt: skip
 
 

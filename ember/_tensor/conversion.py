@@ -112,15 +112,21 @@ class ConversionMixin(_TensorBase):
         d = self._buf.dtype if dtype is None else dtype  # type: ignore[attr-defined]
         return getattr(creation, make)(*args, dtype=d, device=device, requires_grad=requires_grad)
 
-    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_zeros(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         """Return a tensor of zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new("zeros", *size, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_ones(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         """Return a tensor of ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new("ones", *size, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_empty(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         """Return an uninitialised tensor of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new("empty", *size, dtype=dtype, device=device, requires_grad=requires_grad)
 
@@ -129,7 +135,9 @@ class ConversionMixin(_TensorBase):
         """Return a tensor of ``size`` filled with ``fill_value``, with this tensor's dtype unless told."""
         return self._new("full", size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_tensor(
+        self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         """Return a copy of ``data`` as a tensor with this tensor's dtype unless ``dtype`` is given."""
         return self._new("tensor", data, dtype=dtype, device=device, requires_grad=requires_grad)
 

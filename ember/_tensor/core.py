@@ -278,7 +278,9 @@ class TensorCore:
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
         if not self.requires_grad:
-            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+            )
         if self._ctx is not None:
             self._ctx.register_hook(hook)
             hooks = self._ctx._hooks
@@ -376,7 +378,9 @@ def _norm_dim(dim: int, ndim: int, op: str) -> int:
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
     if dim < lo or dim > hi:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
     return dim % ndim if ndim else 0
 
 

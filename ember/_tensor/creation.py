@@ -231,13 +231,19 @@ def eye(
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Tensor:
     """Return uniform random values in [0, 1)."""
-    return _finish(_Buf.uniform(_size(size, "rand"), 0.0, 1.0, _random_float(dtype, "rand"), _rng_of(generator)), requires_grad)
+    return _finish(
+        _Buf.uniform(_size(size, "rand"), 0.0, 1.0, _random_float(dtype, "rand"), _rng_of(generator)),
+        requires_grad,
+    )
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Tensor:
     """Return standard normal random values."""
-    return _finish(_Buf.normal(_size(size, "randn"), 0.0, 1.0, _random_float(dtype, "randn"), _rng_of(generator)), requires_grad)
+    return _finish(
+        _Buf.normal(_size(size, "randn"), 0.0, 1.0, _random_float(dtype, "randn"), _rng_of(generator)),
+        requires_grad,
+    )
 
 
 def _random_float(dtype: Any, op: str) -> dtypes.dtype:
@@ -259,7 +265,10 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None, dev
     if low >= high:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     return _finish(
-        _Buf.randint(low, high, _size((size,), "randint"), dtypes.to_dtype(dtype or dtypes.int64), _rng_of(generator)), False
+        _Buf.randint(
+            low, high, _size((size,), "randint"), dtypes.to_dtype(dtype or dtypes.int64), _rng_of(generator)
+        ),
+        False,
     )
 
 

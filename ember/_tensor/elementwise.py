@@ -58,10 +58,11 @@ _PLAIN = (float, int, type(None))  # bounds a floating tensor's clamp takes as t
 _as_tensor = as_tensor  # the name other mixins import
 
 __all__ = [
-    "abs", "add", "allclose", "arctan2", "atan2", "ceil", "clamp", "clip", "cos", "div", "divide", "eq", "equal", "erf", "erfc", "exp",
-    "floor", "floor_divide", "fmod", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "log", "log1p",
-    "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "masked_fill", "maximum",
-    "minimum", "mul", "multiply", "nan_to_num", "ne", "neg", "negative", "pow", "promote_types", "reciprocal", "relu",
+    "abs", "add", "allclose", "arctan2", "atan2", "ceil", "clamp", "clip", "cos", "div", "divide", "eq",
+    "equal", "erf", "erfc", "exp", "floor", "floor_divide", "fmod", "ge", "gt", "isclose", "isfinite",
+    "isinf", "isnan", "le", "lerp", "log", "log1p", "log2", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "lt", "masked_fill", "maximum", "minimum", "mul", "multiply", "nan_to_num", "ne", "neg",
+    "negative", "pow", "promote_types", "reciprocal", "relu",
     "remainder", "result_type", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub",
     "subtract", "tanh", "true_divide", "trunc", "where",
 ]  # fmt: skip
@@ -271,7 +272,9 @@ class ElementwiseMixin(CompareMixin, ActivationMixin, InplaceMixin, ConversionMi
 
     arctan2 = atan2
 
-    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    def nan_to_num(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Tensor:
         """Replace NaN by ``nan`` and infinities by ``posinf``/``neginf``.
 
         The infinities default to the dtype's largest and lowest finite values; the

@@ -161,7 +161,8 @@ class IndexingMixin(_TensorBase):
         else:
             if src.dtype is not self.dtype:  # type: ignore[attr-defined]
                 raise RuntimeError(
-                    f"scatter: expected self.dtype to be equal to src.dtype, got {self.dtype!r} and {src.dtype!r}"  # type: ignore[attr-defined]
+                    "scatter: expected self.dtype to be equal to src.dtype, "
+                    f"got {self.dtype!r} and {src.dtype!r}"  # type: ignore[attr-defined]
                 )
             out = I.Scatter.apply(x, idx, _as_1d(src), axis=d)
         return out if self.ndim else out.reshape(())  # type: ignore[attr-defined]
@@ -173,7 +174,8 @@ class IndexingMixin(_TensorBase):
         d = _check_along_dim(self, dim, index, src, "scatter_add")
         if src.dtype is not self.dtype:  # type: ignore[attr-defined]
             raise RuntimeError(
-                f"scatter_add: expected self.dtype to be equal to src.dtype, got {self.dtype!r} and {src.dtype!r}"  # type: ignore[attr-defined]
+                "scatter_add: expected self.dtype to be equal to src.dtype, "
+                f"got {self.dtype!r} and {src.dtype!r}"  # type: ignore[attr-defined]
             )
         out = I.ScatterAdd.apply(_as_1d(self), _as_1d(index), _as_1d(src), axis=d)
         return out if self.ndim else out.reshape(())  # type: ignore[attr-defined]
@@ -182,7 +184,9 @@ class IndexingMixin(_TensorBase):
         """Pick the entries ``index`` (1-d) along ``dim``."""
         _check_index_dtype(index, "index_select")
         if index.ndim > 1:  # type: ignore[attr-defined]
-            raise IndexError(f"index_select: index is supposed to be a vector, got shape {tuple(index.shape)}")
+            raise IndexError(
+                f"index_select: index is supposed to be a vector, got shape {tuple(index.shape)}"
+            )
         nd = self.ndim  # type: ignore[attr-defined]
         d = _norm_dim(dim, nd, "index_select")
         size = self._buf.shape[d] if nd else 1  # type: ignore[attr-defined]
@@ -190,10 +194,14 @@ class IndexingMixin(_TensorBase):
             lo, hi = index._buf.min().item(), index._buf.max().item()
             if hi >= size or lo < 0:
                 bad = hi if hi >= size else lo
-                raise IndexError(f"index_select: index {bad} is out of range for dimension {d} with size {size}")
+                raise IndexError(
+                    f"index_select: index {bad} is out of range for dimension {d} with size {size}"
+                )
         if nd == 0:
             if index.numel() != 1:
-                raise IndexError(f"index_select: index to a 0-d tensor can have only 1 value, got {index.numel()}")
+                raise IndexError(
+                    f"index_select: index to a 0-d tensor can have only 1 value, got {index.numel()}"
+                )
             return _as_1d(self)[index.reshape(-1)].reshape(())  # PyTorch keeps a 0-d input 0-d  # type: ignore[attr-defined]
         idx = index.reshape(-1) if index.ndim == 0 else index  # type: ignore[attr-defined]
         key = (slice(None),) * d + (idx._buf,)
@@ -247,13 +255,19 @@ class IndexingMixin(_TensorBase):
 
         d = self._buf.dtype  # type: ignore[attr-defined]
         if self.ndim != 1 or d.is_floating_point or d is dtypes.bool_:  # type: ignore[attr-defined]
-            raise RuntimeError(f"bincount: only supports 1-d non-negative integral inputs, got {d!r} of shape "
-                               f"{tuple(self.shape)}")  # type: ignore[attr-defined]
+            raise RuntimeError(
+                f"bincount: only supports 1-d non-negative integral inputs, got {d!r} of shape "
+                f"{tuple(self.shape)}"  # type: ignore[attr-defined]
+            )
         n = self.shape[0]  # type: ignore[attr-defined]
         if n and int(self.min().item()) < 0:  # type: ignore[attr-defined]
-            raise RuntimeError("bincount: only supports 1-d non-negative integral inputs; got a negative value")
+            raise RuntimeError(
+                "bincount: only supports 1-d non-negative integral inputs; got a negative value"
+            )
         if weights is not None and tuple(weights.shape) != (n,):
-            raise RuntimeError(f"bincount: weights of shape {tuple(weights.shape)} should have the input's shape ({n},)")
+            raise RuntimeError(
+                f"bincount: weights of shape {tuple(weights.shape)} should have the input's shape ({n},)"
+            )
         size = max(int(self.max().item()) + 1 if n else 0, minlength)  # type: ignore[attr-defined]
         if weights is None:
             out_dtype, values = dtypes.int64, None
@@ -295,8 +309,9 @@ class IndexingMixin(_TensorBase):
 def _check_writable(t: Any) -> None:
     if not t._buf.is_writable():
         raise RuntimeError(
-            f"setitem: the tensor of shape {tuple(t.shape)} is read-only here: some of its elements share one "
-            "memory location (as after expand) or its memory is read-only; clone() it before writing"
+            f"setitem: the tensor of shape {tuple(t.shape)} is read-only here: some of its elements "
+            "share one memory location (as after expand) or its memory is read-only; "
+            "clone() it before writing"
         )
 
 

@@ -28,7 +28,9 @@ def _operands(op: str, a: Any, b: Any, name: str = "other") -> None:
     if not isinstance(b, TensorCore):
         raise TypeError(f"{op}: argument '{name}' must be a Tensor, not {type(b).__name__}")
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"{op}: expected both operands to have the same dtype, got {a.dtype!r} and {b.dtype!r}")
+        raise RuntimeError(
+            f"{op}: expected both operands to have the same dtype, got {a.dtype!r} and {b.dtype!r}"
+        )
     if a.dtype is dtypes.bool_:
         raise NotImplementedError(f"{op}: not implemented for dtype {a.dtype!r}")
 
@@ -141,7 +143,9 @@ class LinalgMixin(_TensorBase):
 
         nd = self.ndim  # type: ignore[attr-defined]
         if nd < 2:
-            raise RuntimeError(f"diagonal: expected a tensor of at least 2 dims, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+            raise RuntimeError(
+                f"diagonal: expected a tensor of at least 2 dims, got shape {tuple(self.shape)}"  # type: ignore[attr-defined]
+            )
         d1, d2 = _norm_dim(dim1, nd, "diagonal"), _norm_dim(dim2, nd, "diagonal")
         if d1 == d2:
             raise RuntimeError(f"diagonal: dim1 and dim2 must differ, both are {dim1}")
@@ -320,7 +324,9 @@ def _parse_einsum(
             if out.count(c) > 1:
                 raise RuntimeError(f"einsum: output subscript {c!r} appears more than once in {equation!r}")
             if c not in size:
-                raise RuntimeError(f"einsum: output subscript {c!r} does not appear in any operand of {equation!r}")
+                raise RuntimeError(
+                    f"einsum: output subscript {c!r} does not appear in any operand of {equation!r}"
+                )
     else:
         once = sorted(c for c in size if c not in ell and "".join(subs).count(c) == 1)
         out = ell + "".join(once)
@@ -335,7 +341,9 @@ def _labels(term: str, i: int | None, equation: str) -> list[str]:
         raise RuntimeError(f"einsum: '.' in {where} of {equation!r} that is not part of an ellipsis '...'")
     for c in rest:
         if c not in L._LETTERS:
-            raise RuntimeError(f"einsum: invalid subscript {c!r} in {equation!r}; subscripts must be in [a-zA-Z]")
+            raise RuntimeError(
+                f"einsum: invalid subscript {c!r} in {equation!r}; subscripts must be in [a-zA-Z]"
+            )
     labels: list[str] = []
     j = 0
     while j < len(term):

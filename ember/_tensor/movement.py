@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ember import dtypes
+
 # pad is not in __all__ (PyTorch has no torch.pad); ember.nn.functional re-exports it
 from ember._tensor._join import cat, concat, concatenate, hstack, pad, stack, vstack  # noqa: F401
-from ember import dtypes
 from ember._tensor.core import TensorCore, _norm_dim
 from ember.ops import movement as M
 
@@ -19,7 +20,8 @@ else:
 __all__ = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "flatten", "unflatten", "squeeze", "unsqueeze",
     "t", "broadcast_to", "narrow", "chunk", "split", "flip", "fliplr", "flipud", "roll", "tril", "triu",
-    "movedim", "moveaxis", "tile", "repeat_interleave", "meshgrid", "cat", "concat", "concatenate", "stack", "hstack", "vstack",
+    "movedim", "moveaxis", "tile", "repeat_interleave", "meshgrid", "cat", "concat", "concatenate", "stack",
+    "hstack", "vstack",
 ]
 _COMPOSED = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "meshgrid")  # defined in _join
 
@@ -43,7 +45,9 @@ def infer_shape(shape: tuple[int, ...], numel: int, old: tuple[int, ...], op: st
             known *= s
     if unknown:
         if known == 0 or numel % known:
-            raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of size {numel} (shape {old})")
+            raise RuntimeError(
+                f"{op}: shape {list(shape)} is invalid for input of size {numel} (shape {old})"
+            )
         shape = tuple(numel // known if s == -1 else s for s in shape)
     elif known != numel:
         raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of size {numel} (shape {old})")
@@ -149,7 +153,9 @@ class MovementMixin(_TensorBase):
             cur = old[i - lead] if i >= lead else None
             if w == -1:
                 if cur is None:
-                    raise RuntimeError(f"expand: -1 is not allowed in a leading, new dimension (sizes {want})")
+                    raise RuntimeError(
+                        f"expand: -1 is not allowed in a leading, new dimension (sizes {want})"
+                    )
                 w = cur
             elif cur is not None and cur != w and cur != 1:
                 raise RuntimeError(
@@ -218,7 +224,9 @@ class MovementMixin(_TensorBase):
         d = _norm_dim(dim, len(shape), "narrow")
         n, start, length = shape[d], int(start), int(length)
         if not -n <= start <= n:
-            raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+            raise IndexError(
+                f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+            )
         if length < 0:
             raise RuntimeError(f"narrow: length must be non-negative, got {length}")
         start %= n if n else 1
@@ -237,7 +245,8 @@ class MovementMixin(_TensorBase):
             sizes = [int(s) for s in split_size_or_sections]
             if any(s < 0 for s in sizes):
                 raise RuntimeError(
-                    f"split_with_sizes: expects split_sizes have only non-negative entries, but got split_sizes={sizes}"
+                    "split_with_sizes: expects split_sizes have only non-negative entries, "
+                    f"but got split_sizes={sizes}"
                 )
             if sum(sizes) != n:
                 raise RuntimeError(
@@ -249,7 +258,10 @@ class MovementMixin(_TensorBase):
             if size < 0:
                 raise RuntimeError(f"split: expects split_size be non-negative, but got split_size={size}")
             if size == 0 and n != 0:
-                raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+                raise RuntimeError(
+                    "split: split_size can only be 0 if dimension size is 0, "
+                    f"but got dimension size of {n}"
+                )
             sizes = [min(size, n - a) for a in range(0, n, size)] if n else [0]
         out, a = [], 0
         for s in sizes:
@@ -340,13 +352,17 @@ class MovementMixin(_TensorBase):
         shape = (1,) * (len(reps) - len(shape)) + tuple(shape)
         out = tuple(r * n for r, n in zip(reps, shape))
         if any(r < 0 for r in reps):
-            raise RuntimeError(f"repeat: trying to create tensor with negative dimension: repeats {list(reps)}")
+            raise RuntimeError(
+                f"repeat: trying to create tensor with negative dimension: repeats {list(reps)}"
+            )
         # (s0, s1) -> (1, s0, 1, s1) -> expand (r0, s0, r1, s1) -> (r0*s0, r1*s1)
         ones = tuple(x for n in shape for x in (1, n))
         spread = tuple(x for r, n in zip(reps, shape) for x in (r, n))
         return self.reshape(ones).expand(spread).reshape(out)
 
-    def repeat_interleave(self, repeats: Any, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+    def repeat_interleave(
+        self, repeats: Any, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
         """Repeat each element ``repeats`` times along ``dim`` (the flattened tensor when None).
 
         ``repeats`` is an int or a 1-d integer tensor with one count per element.
@@ -383,13 +399,19 @@ class MovementMixin(_TensorBase):
     def tril(self, diagonal: int = 0) -> Tensor:
         """Zero the entries above the ``diagonal``-th diagonal of the last two dims."""
         if self.ndim < 2:  # type: ignore[attr-defined]
-            raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+            raise RuntimeError(
+                "tril: input tensor must have at least 2 dimensions, "
+                f"got shape {tuple(self.shape)}"  # type: ignore[attr-defined]
+            )
         return M.Tril.apply(self, k=int(diagonal))
 
     def triu(self, diagonal: int = 0) -> Tensor:
         """Zero the entries below the ``diagonal``-th diagonal of the last two dims."""
         if self.ndim < 2:  # type: ignore[attr-defined]
-            raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {tuple(self.shape)}")  # type: ignore[attr-defined]
+            raise RuntimeError(
+                "triu: input tensor must have at least 2 dimensions, "
+                f"got shape {tuple(self.shape)}"  # type: ignore[attr-defined]
+            )
         return M.Triu.apply(self, k=int(diagonal))
 
 

@@ -234,7 +234,9 @@ def _accumulate_grad(t: Tensor, g: Buffer, handed: set[int]) -> None:
         t.grad._buf.accumulate_(g)
 
 
-def backward_into(roots: list[tuple[Tensor, Buffer]], inputs: list[Tensor], retain_graph: bool, op: str) -> None:
+def backward_into(
+    roots: list[tuple[Tensor, Buffer]], inputs: list[Tensor], retain_graph: bool, op: str
+) -> None:
     """``backward(inputs=...)``: accumulate into the ``.grad`` of ``inputs`` only (leaves or not)."""
     if not inputs:
         raise RuntimeError(f"{op}: 'inputs' cannot be empty; leave it out to fill every leaf's .grad")

@@ -62,7 +62,10 @@ def jit_kernels() -> Any:
 
 
 def set_jit(enabled: bool) -> bool:
-    """Use the compiled kernels (if Numba is installed) or NumPy alone from now on; returns the old setting."""
+    """Use the compiled kernels (if Numba is installed) or NumPy alone from now on.
+
+    Returns the old setting.
+    """
     global _jit
     before = jit_kernels() is not None
     _jit = _load_jit() if enabled else False
@@ -562,7 +565,8 @@ class NumpyBuffer(Buffer):
 
     # ---- conv / pool: sliding windows -------------------------------------------
     def windows(
-        self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]
+        self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+        axes: tuple[int, ...],
     ) -> NumpyBuffer:
         """A read-only view of every window along ``axes`` (no copy; the first half of im2col).
 
@@ -579,7 +583,8 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.lib.stride_tricks.as_strided(x, tuple(shape), tuple(strides), writeable=False))
 
     def unwindow(
-        self, shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], axes: tuple[int, ...]
+        self, shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+        axes: tuple[int, ...],
     ) -> NumpyBuffer:
         """Add every window back into a zero array of ``shape``: the adjoint of ``windows`` (col2im).
 
@@ -720,7 +725,8 @@ class NumpyBuffer(Buffer):
             idx = idx[0]
         s = np.asarray(src.data)
         if (idx.__class__ is _ndarray and idx.dtype != np.bool_ and idx.ndim >= 1 and d.ndim >= 1
-                and d.flags.c_contiguous and s.size >= 16384 and s.size >= 32 * idx.size and d.dtype == s.dtype):
+                and d.flags.c_contiguous and s.size >= 16384 and s.size >= 32 * idx.size
+                and d.dtype == s.dtype):
             # rows (>= 32 wide) of a table gathered with repeats: the embedding backward. Measured
             # (benchmarks/indexing.py) 2-10x faster than np.add.at there, slower on narrow rows.
             n = idx.size
@@ -950,7 +956,8 @@ class NumpyBuffer(Buffer):
 
     def tmp_put_along_(self, indices: Buffer, values: Any, axis: int) -> None:
         """``self[indices along axis] = values`` (one index per row, as ``take_along`` reads them)."""
-        d = self.data if self.data.__class__ is _ndarray and self.data.flags.writeable else np.array(self.data)
+        d = (self.data if self.data.__class__ is _ndarray and self.data.flags.writeable
+             else np.array(self.data))
         np.put_along_axis(d, indices.data, _unwrap(values), axis=axis)
         self.data = d
 
@@ -976,7 +983,10 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(r)
 
     def sum_lead(self) -> NumpyBuffer:
-        """Sum over all leading axes, (..., n) -> (n,): float rows as one vector-matrix product (2x NumPy's sum)."""
+        """Sum over all leading axes, (..., n) -> (n,).
+
+        Float rows as one vector-matrix product (2x NumPy's sum).
+        """
         a = self.data
         if a.__class__ is not _ndarray or a.ndim < 2 or a.dtype.char not in "fd" or not a.flags.c_contiguous:
             return self.sum(tuple(range(max(a.ndim - 1, 0))))
@@ -1017,7 +1027,9 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(y.reshape(x.shape)), NumpyBuffer(d.reshape(x.shape))
 
     # ---- the optional fused kernels, compiled by Numba (numpy_jit.py) when it is installed ------
-    def layer_norm_rows(self, w: Buffer | None, b: Buffer | None, eps: float) -> tuple[Buffer, Buffer, Buffer] | None:
+    def layer_norm_rows(
+        self, w: Buffer | None, b: Buffer | None, eps: float
+    ) -> tuple[Buffer, Buffer, Buffer] | None:
         x = self.data
         jit = jit_kernels()
         if jit is None or not _jit_f32(x) or x.ndim != 2 or not x.size:
@@ -1176,7 +1188,9 @@ _GELU_R_NEG = tuple(np.float32(-c) for c in (
 _F32_INV_SQRT_2PI = np.float32(1 / math.sqrt(2 * math.pi))
 
 
-def _gelu_block(x: np.ndarray, y: np.ndarray, d: np.ndarray, a: np.ndarray, t: np.ndarray, u: np.ndarray) -> None:
+def _gelu_block(
+    x: np.ndarray, y: np.ndarray, d: np.ndarray, a: np.ndarray, t: np.ndarray, u: np.ndarray
+) -> None:
     """Write GELU(x) into y and its derivative into d; a, t, u are scratch blocks of x's size."""
     f = np.float32
     np.abs(x, out=a)

@@ -1,4 +1,4 @@
-"""Compiled kernels for the NumPy backend, built with Numba when it is installed (``pip install ember[fast]``).
+"""Compiled kernels for the NumPy backend, built with Numba when installed (``pip install ember[fast]``).
 
 NumPy makes one pass over memory per operation, so a formula of twenty operations reads
 and writes its arrays twenty times, on one core, while PyTorch's kernels do the formula in
@@ -35,7 +35,9 @@ _FAST = {"reassoc", "nsz", "arcp", "afn", "contract"}
 jit = nb.njit(fastmath=_FAST, error_model="numpy", boundscheck=False, cache=True, nogil=True)
 # without "contract", for a - b*c that must cancel exactly as NumPy's does (a fused multiply-add
 # rounds once, so LayerNorm's gradient of a constant row would be a rounding error times rstd)
-jit_exact = nb.njit(fastmath=_FAST - {"contract"}, error_model="numpy", boundscheck=False, cache=True, nogil=True)
+jit_exact = nb.njit(
+    fastmath=_FAST - {"contract"}, error_model="numpy", boundscheck=False, cache=True, nogil=True
+)
 jit_inline = nb.njit(fastmath=_FAST, error_model="numpy", inline="always")
 
 @intrinsic
@@ -173,7 +175,8 @@ def softmax_backward_rows(gp: Any, p: Any) -> None:
 def adam_step(param: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float, decay: float,
               step_size: float, bc2_sqrt: float, eps: float) -> None:
     """One Adam(W) update over 1-d arrays, as Adam._update's primitive sequence:
-    p *= decay; m += (1 - b1)(g - m); v = b2 v + (1 - b2) g^2; p -= step_size m / (sqrt(v) / bc2_sqrt + eps)."""
+    p *= decay; m += (1 - b1)(g - m); v = b2 v + (1 - b2) g^2;
+    p -= step_size m / (sqrt(v) / bc2_sqrt + eps)."""
     b1c, b2, b2c = f32(1.0 - beta1), f32(beta2), f32(1.0 - beta2)
     dec, ss, bc, ep = f32(decay), f32(step_size), f32(bc2_sqrt), f32(eps)
     for i in range(param.size):

@@ -50,7 +50,8 @@ class GPTConfig:
         """Raise ValueError naming the first hyper-parameter that cannot build a model."""
         for name in ("block_size", "vocab_size", "n_layer", "n_head", "n_embd"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "n_layer" else 1):
+            if (not isinstance(value, int) or isinstance(value, bool)
+                    or value < (0 if name == "n_layer" else 1)):
                 raise ValueError(f"GPT: {name} must be a positive integer, got {value!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"GPT: n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
@@ -209,7 +210,9 @@ class GPT(nn.Module):
             loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1)
         return logits, loss
 
-    def configure_optimizers(self, weight_decay: float, learning_rate: float, betas: tuple[float, float]) -> Any:
+    def configure_optimizers(
+        self, weight_decay: float, learning_rate: float, betas: tuple[float, float]
+    ) -> Any:
         """AdamW where matrices (weights, embeddings) decay and vectors (biases, norms) do not."""
         params = [p for p in self.parameters() if p.requires_grad]
         decay = [p for p in params if p.dim() >= 2]
@@ -238,7 +241,9 @@ class GPT(nn.Module):
             raise ValueError(f"generate: max_new_tokens must be >= 0, got {max_new_tokens}")
         _check_sampling("generate", temperature, top_k, top_p)
         if idx.ndim != 2 or idx.shape[1] == 0:
-            raise RuntimeError(f"generate: expected a prompt of shape (B, T) with T >= 1, got {tuple(idx.shape)}")
+            raise RuntimeError(
+                f"generate: expected a prompt of shape (B, T) with T >= 1, got {tuple(idx.shape)}"
+            )
         was_training = self.training
         self.eval()
         block = self.config.block_size
@@ -262,7 +267,9 @@ class GPT(nn.Module):
         return idx
 
 
-def sample_next(logits: Any, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> Any:
+def sample_next(
+    logits: Any, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> Any:
     """Pick one token id per row of ``logits`` (B, vocab); returns (B, 1) int64."""
     _check_sampling("sample_next", temperature, top_k, top_p)
     if temperature == 0:

@@ -36,13 +36,16 @@ def ntuple(value: Any, d: int, name: str, op: str) -> tuple[int, ...]:
     """An int (or a 1- or d-long sequence of ints) as a d-tuple, with PyTorch's error otherwise."""
     if isinstance(value, int) and not isinstance(value, bool):
         return (value,) * d
-    if isinstance(value, (tuple, list)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if isinstance(value, (tuple, list)) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
         if len(value) == d:
             return tuple(value)
         if len(value) == 1:
             return (value[0],) * d
     raise RuntimeError(
-        f"{op}: expected {name} to be a single integer value or a list of {d} values, but got {name}={value!r}"
+        f"{op}: expected {name} to be a single integer value or a list of {d} values, "
+        f"but got {name}={value!r}"
     )
 
 
@@ -55,7 +58,9 @@ def _check_input(input: Tensor, d: int, op: str) -> bool:
             f"{op}: expected a {d + 1}-d (unbatched) or {d + 2}-d (batched) input, got shape {_shape(input)}"
         )
     if 0 in input.shape[input.ndim - d - 1:]:
-        raise RuntimeError(f"{op}: expected non-empty channel and spatial dimensions, got shape {_shape(input)}")
+        raise RuntimeError(
+            f"{op}: expected non-empty channel and spatial dimensions, got shape {_shape(input)}"
+        )
     return input.ndim == d + 2
 
 
@@ -72,7 +77,9 @@ def _conv_padding(padding: Any, d: int, kernel: tuple[int, ...], dilation: tuple
             return ((0, 0),) * d
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise RuntimeError(f"{op}: padding='same' is not supported for strided convolutions (stride={stride})")
+                raise RuntimeError(
+                    f"{op}: padding='same' is not supported for strided convolutions (stride={stride})"
+                )
             totals = [dl * (k - 1) for k, dl in zip(kernel, dilation)]
             return tuple((t // 2, t - t // 2) for t in totals)
         raise RuntimeError(f"{op}: invalid padding string {padding!r}; expected 'valid' or 'same'")
@@ -119,13 +126,15 @@ def _conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, paddi
     _positive(dilation_t, "dilation", op)
     pads = _conv_padding(padding, d, tuple(kernel), dilation_t, stride_t, op)
     if o % groups:
-        raise RuntimeError(f"{op}: weight of shape {_shape(weight)} has {o} output channels, not divisible by "
-                           f"groups={groups}")
+        raise RuntimeError(f"{op}: weight of shape {_shape(weight)} has {o} output channels, "
+                           f"not divisible by groups={groups}")
     if x.shape[1] != cg * groups:
         raise RuntimeError(f"{op}: input has {x.shape[1]} channels but weight expects {cg * groups} "
                            f"(groups={groups}); input shape {_shape(input)}, weight shape {_shape(weight)}")
     if bias is not None and _shape(bias) != (o,):
-        raise RuntimeError(f"{op}: bias of shape {_shape(bias)} does not match the weight's {o} output channels")
+        raise RuntimeError(
+            f"{op}: bias of shape {_shape(bias)} does not match the weight's {o} output channels"
+        )
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
     span = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation_t))
     if any(s > p for s, p in zip(span, padded)):
@@ -175,13 +184,15 @@ def _conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: 
         raise RuntimeError(f"{op}: output padding must be smaller than either stride or dilation, but got "
                            f"output_padding={out_pads}, stride={stride_t}, dilation={dilation_t}")
     if cin % groups:
-        raise RuntimeError(f"{op}: weight of shape {_shape(weight)} has {cin} input channels, not divisible by "
-                           f"groups={groups}")
+        raise RuntimeError(f"{op}: weight of shape {_shape(weight)} has {cin} input channels, "
+                           f"not divisible by groups={groups}")
     if x.shape[1] != cin:
         raise RuntimeError(f"{op}: input has {x.shape[1]} channels but weight expects {cin} "
                            f"(groups={groups}); input shape {_shape(input)}, weight shape {_shape(weight)}")
     if bias is not None and _shape(bias) != (cog * groups,):
-        raise RuntimeError(f"{op}: bias of shape {_shape(bias)} does not match the {cog * groups} output channels")
+        raise RuntimeError(
+            f"{op}: bias of shape {_shape(bias)} does not match the {cog * groups} output channels"
+        )
     out = tuple((n - 1) * s - 2 * p + dl * (k - 1) + op_ + 1
                 for n, s, p, dl, k, op_ in zip(x.shape[2:], stride_t, pads, dilation_t, kernel, out_pads))
     if any(n <= 0 for n in out):
@@ -247,7 +258,9 @@ def max_pool1d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """Apply 1-d max pooling over (N, C, L) or (C, L) input."""
-    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
+    return _max_pool(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d"
+    )
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
@@ -262,7 +275,9 @@ def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
         tensor([[[[ 5.,  7.],
                   [13., 15.]]]])
     """
-    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
+    return _max_pool(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d"
+    )
 
 
 def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
@@ -270,8 +285,12 @@ def _avg_pool(input: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_m
     x, batched, opts = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, d, op)
     del opts["dilation"]
     if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override == 0):
-        raise RuntimeError(f"{op}: divisor must be a non-zero integer, got divisor_override={divisor_override!r}")
-    out = AvgPool.apply(x, **opts, count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
+        raise RuntimeError(
+            f"{op}: divisor must be a non-zero integer, got divisor_override={divisor_override!r}"
+        )
+    out = AvgPool.apply(
+        x, **opts, count_include_pad=bool(count_include_pad), divisor_override=divisor_override
+    )
     return out if batched else out.squeeze(0)
 
 

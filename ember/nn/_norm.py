@@ -160,7 +160,9 @@ def _floored(n: Tensor, eps: float) -> Tensor:
     return n + (m.clamp(min=eps) - m)
 
 
-def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
     """||x1 - x2 + eps||_p over the last dim (broadcast)."""
     a, b = _tensor(x1, "pairwise_distance"), _tensor(x2, "pairwise_distance")
     return (a - b + eps).norm(p=p, dim=-1, keepdim=keepdim)

@@ -33,7 +33,9 @@ def interpolate(
         raise TypeError(f"interpolate: expected a Tensor as input, got {type(input).__name__}")
     x = input
     if mode not in _MODES:
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; use one of {', '.join(_MODES)}")
+        raise NotImplementedError(
+            f"interpolate: mode {mode!r} is not supported; use one of {', '.join(_MODES)}"
+        )
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     n_spatial = x.ndim - 2
@@ -41,7 +43,8 @@ def interpolate(
         raise ValueError(f"interpolate: expected an input of shape (N, C, *spatial), got {tuple(x.shape)}")
     if mode in _LINEAR and _LINEAR[mode] != n_spatial:
         raise NotImplementedError(
-            f"interpolate: mode {mode!r} needs {_LINEAR[mode] + 2}-d input, got {x.ndim}-d of shape {tuple(x.shape)}")
+            f"interpolate: mode {mode!r} needs {_LINEAR[mode] + 2}-d input, "
+            f"got {x.ndim}-d of shape {tuple(x.shape)}")
     if mode not in _LINEAR and align_corners is not None:
         raise ValueError("interpolate: align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | trilinear")

@@ -6,19 +6,19 @@ them, with ``pad`` from the Tensor layer.
 """
 
 from ember._tensor.movement import pad
-from ember.nn._activation import *
+from ember.nn._activation import *  # noqa: F403
 from ember.nn._activation import __all__ as _act
-from ember.nn._attention import *
+from ember.nn._attention import *  # noqa: F403
 from ember.nn._attention import __all__ as _attn
-from ember.nn._conv import *
+from ember.nn._conv import *  # noqa: F403
 from ember.nn._conv import __all__ as _conv
-from ember.nn._layers import *
+from ember.nn._layers import *  # noqa: F403
 from ember.nn._layers import __all__ as _lay
-from ember.nn._loss import *
+from ember.nn._loss import *  # noqa: F403
 from ember.nn._loss import __all__ as _loss
-from ember.nn._norm import *
+from ember.nn._norm import *  # noqa: F403
 from ember.nn._norm import __all__ as _nrm
-from ember.nn._resample import *
+from ember.nn._resample import *  # noqa: F403
 from ember.nn._resample import __all__ as _rs
 
 __all__ = [*_act, *_attn, *_conv, *_lay, *_loss, *_nrm, *_rs, "pad"]

@@ -48,7 +48,9 @@ def _from_kernel_major(d: int) -> tuple[int, ...]:
 
 
 class Convolution(Function):
-    """z = x ⋆ w + b (cross-correlation, PyTorch's conv);  dz/dw = cols(x)^T g, dz/dx = col2im(g w^T), dz/db = sum g.
+    """z = x ⋆ w + b (cross-correlation, PyTorch's conv).
+
+    dz/dw = cols(x)^T g, dz/dx = col2im(g w^T), dz/db = sum g.
 
     ``padding`` holds a (before, after) pair per spatial axis; ``stride`` and ``dilation``
     one int per spatial axis. ``x`` is (N, C, *S) and ``w`` is (O, C/groups, *K).
@@ -140,8 +142,8 @@ class ConvTranspose(Function):
     """
 
     def forward(
-        self, x: Buffer, w: Buffer, b: Buffer | None = None, *, stride: tuple[int, ...], padding: tuple[int, ...],
-        output_padding: tuple[int, ...], dilation: tuple[int, ...], groups: int,
+        self, x: Buffer, w: Buffer, b: Buffer | None = None, *, stride: tuple[int, ...],
+        padding: tuple[int, ...], output_padding: tuple[int, ...], dilation: tuple[int, ...], groups: int,
     ) -> Buffer:
         d = len(stride)
         n, cin, *size = x.shape
@@ -181,7 +183,9 @@ class ConvTranspose(Function):
         # undo the crop, then cut the gradient into the forward's windows
         pads = tuple((p, bs - p - s) for p, bs, s in zip(self.padding, buf_size, out_size))
         gs = gs.pad(((0, 0), *pads, (0, 0))) if any(a or z for a, z in pads) else gs.contiguous()
-        win = gs.reshape((n, *buf_size, g, cog)).windows(kernel, self.stride, self.dilation, tuple(range(1, d + 1)))
+        win = gs.reshape((n, *buf_size, g, cog)).windows(
+            kernel, self.stride, self.dilation, tuple(range(1, d + 1))
+        )
         win = win.getitem((slice(None), *(slice(0, s) for s in size)))  # output_padding adds no window
         # (N, *S, G, Cog, *K) -> (G, N, *S, *K, Cog) -> (G, N*L, K*Cog)
         gcols = win.permute((d + 1, 0, *range(1, d + 1), *range(d + 3, 2 * d + 3), d + 2))

@@ -86,7 +86,10 @@ class Flip(Function):
 
 
 class Roll(Function):
-    """z = x shifted cyclically by ``shifts`` along ``axes`` (None: the flattened x);  dz/dx = grad rolled back."""
+    """z = x shifted cyclically by ``shifts`` along ``axes`` (None: the flattened x).
+
+    dz/dx = grad rolled back.
+    """
 
     def forward(self, x: Buffer, shifts: tuple[int, ...], axes: tuple[int, ...] | None) -> Buffer:
         self.shifts, self.axes = shifts, axes

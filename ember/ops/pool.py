@@ -71,7 +71,9 @@ class _WindowPool(Function):
         """Add interleaved window gradients back into the (N, C, *S) input's gradient."""
         shape, padded, _, lo = self.geom
         d = len(lo)
-        gs = gwin.permute(_deinterleave(d)).unwindow(padded, self.stride, self.dilation, tuple(range(1, d + 1)))
+        gs = gwin.permute(_deinterleave(d)).unwindow(
+            padded, self.stride, self.dilation, tuple(range(1, d + 1))
+        )
         return channels_first(crop(gs, tuple(shape[2:]), lo))
 
     def _grad_cl(self, grad: Buffer) -> Buffer:

@@ -106,7 +106,9 @@ class Adam(Optimizer):
             decay = 1 - lr * weight_decay if decoupled else 1.0
             g = grad_of(p, name, 0.0 if decoupled else weight_decay, maximize)
             m, v = state["exp_avg"]._buf, state["exp_avg_sq"]._buf
-            if not amsgrad and param.adam_step_(g, m, v, beta1, beta2, decay, step_size, (1 - beta2**step) ** 0.5, eps):
+            if not amsgrad and param.adam_step_(
+                g, m, v, beta1, beta2, decay, step_size, (1 - beta2**step) ** 0.5, eps
+            ):
                 continue  # the whole update in one compiled pass, where the backend has one
             if decay != 1.0:
                 param.imul_(decay)

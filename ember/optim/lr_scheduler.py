@@ -417,7 +417,7 @@ def _undo_step(s: Any) -> None:
         s.last_epoch -= 1
 
 
-from ember.optim._lr_cyclic import (
+from ember.optim._lr_cyclic import (  # noqa: E402
     CosineAnnealingWarmRestarts,
     OneCycleLR,
     ReduceLROnPlateau,

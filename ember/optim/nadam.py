@@ -60,8 +60,9 @@ class NAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         defaults = {
-            "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay, "foreach": foreach, "maximize": maximize,
+            "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
+            "foreach": foreach, "maximize": maximize,
             "capturable": capturable, "differentiable": differentiable,
         }
         super().__init__(params, defaults)

@@ -22,9 +22,11 @@ from ember.serialization import save as save_checkpoint
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default=None, help="text file; default: $EMBER_DATA/tinyshakespeare.txt if present, "
-                   "else the Python standard library's source (always available offline)")
-    p.add_argument("--download", action="store_true", help="download tiny Shakespeare when --data is not given")
+    p.add_argument("--data", default=None,
+                   help="text file; default: $EMBER_DATA/tinyshakespeare.txt if present, "
+                        "else the Python standard library's source (always available offline)")
+    p.add_argument("--download", action="store_true",
+                   help="download tiny Shakespeare when --data is not given")
     p.add_argument("--tokenizer", choices=["char", "bpe"], default="char")
     p.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
     p.add_argument("--max-bytes", type=int, default=1_000_000,
@@ -69,7 +71,9 @@ def load_corpus(args: argparse.Namespace) -> tuple[str, str]:
     try:
         return text_data.load_text(), "tiny Shakespeare ($EMBER_DATA or cache)"
     except (FileNotFoundError, RuntimeError):
-        return text_data.python_stdlib_corpus(max_bytes=args.max_bytes), "the Python standard library's source"
+        return (
+            text_data.python_stdlib_corpus(max_bytes=args.max_bytes), "the Python standard library's source"
+        )
 
 
 def lr_at(step: int, args: argparse.Namespace) -> float:
@@ -160,12 +164,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         ember.set_rng_state(state)
 
     def save(name: str) -> None:
-        save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": ember.get_rng_state(),
-                    "step": step, "best_val": best_val, "history": history, "config": config.to_dict(),
-                    "tokenizer": "tokenizer.json"}, out / name)
+        save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "rng": ember.get_rng_state(), "step": step, "best_val": best_val,
+                         "history": history, "config": config.to_dict(),
+                         "tokenizer": "tokenizer.json"}, out / name)
 
     def evaluate(step: int) -> dict[str, float]:
-        """Evaluate, log and checkpoint at ``step`` (before its update); once per step, even across resumes."""
+        """Evaluate, log and checkpoint at ``step`` (before its update).
+
+        Once per step, even across resumes.
+        """
         nonlocal best_val
         if history["step"] and history["step"][-1] == step:  # done before the checkpoint we resumed from
             return {"train": history["train"][-1], "val": history["val"][-1]}
@@ -229,7 +237,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.sample_tokens:
         print("---- sample ----")
         # start from a line break, as a play's text does (a char vocabulary may lack one)
-        print(sample_text(model, tokenizer, "\n" if "\n" in text else text[0], args.sample_tokens, 0.8, 40, None))
+        print(sample_text(
+            model, tokenizer, "\n" if "\n" in text else text[0], args.sample_tokens, 0.8, 40, None
+        ))
     return summary
 
 
@@ -260,7 +270,9 @@ def sample(args: argparse.Namespace) -> list[str]:
 
     ckpt_path = Path(args.ckpt)
     ckpt = load_checkpoint(ckpt_path)
-    tokenizer = load_tokenizer(args.tokenizer_file or ckpt_path.parent / ckpt.get("tokenizer", "tokenizer.json"))
+    tokenizer = load_tokenizer(
+        args.tokenizer_file or ckpt_path.parent / ckpt.get("tokenizer", "tokenizer.json")
+    )
     model = GPT(GPTConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["model"])
     model.eval()

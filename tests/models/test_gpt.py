@@ -153,12 +153,14 @@ def test_loads_a_torch_state_dict_saved_as_safetensors(tmp_path):
 
     tm, _ = _pair(seed=5)
     # safetensors refuses tensors that share memory: save the tied pair as two copies
-    save_file({k: v.detach().clone().contiguous() for k, v in tm.state_dict().items()}, tmp_path / "gpt.safetensors")
+    save_file({k: v.detach().clone().contiguous() for k, v in tm.state_dict().items()},
+              tmp_path / "gpt.safetensors")
     em = GPT(GPTConfig(**SMALL))
     em.load_state_dict(ember.load(tmp_path / "gpt.safetensors"))
     assert em.lm_head.weight is em.transformer.wte.weight
     x = _tokens((2, 16), seed=6)
-    _assert_close(em(ember.from_numpy(x))[0].detach().numpy(), tm(torch.from_numpy(x))[0].detach().numpy(), "logits")
+    _assert_close(em(ember.from_numpy(x))[0].detach().numpy(), tm(torch.from_numpy(x))[0].detach().numpy(),
+                  "logits")
 
 
 # -------------------------------------------------------------------------------------- generation
@@ -313,7 +315,9 @@ def test_temperature_reshapes_the_distribution():
     logits = np.array([0.0, 1.0, 2.0], dtype=np.float32)
     row = ember.from_numpy(logits[None, :]).expand(20_000, -1)
     for t in (0.5, 2.0):
-        counts = np.bincount(np.array(sample_next(row, temperature=t).flatten().tolist()), minlength=3) / 20_000
+        counts = np.bincount(
+            np.array(sample_next(row, temperature=t).flatten().tolist()), minlength=3
+        ) / 20_000
         expected = np.exp(logits / t) / np.exp(logits / t).sum()
         np.testing.assert_allclose(counts, expected, atol=0.02)
 
@@ -419,11 +423,13 @@ def test_input_errors():
         model(ember.zeros(2, 4))
     with pytest.raises(RuntimeError, match=r"GPT: expected token ids of shape \(B, T\).*got shape \(4,\)"):
         model(ember.zeros(4, dtype=ember.long))
-    with pytest.raises(RuntimeError, match=r"GPT: targets of shape \(2, 3\) do not match idx of shape \(2, 4\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"GPT: targets of shape \(2, 3\) do not match idx of shape \(2, 4\)"):
         model(ember.zeros(2, 4, dtype=ember.long), ember.zeros(2, 3, dtype=ember.long))
     with pytest.raises(ValueError, match=r"generate: max_new_tokens must be >= 0, got -1"):
         model.generate(ember.zeros(1, 1, dtype=ember.long), -1)
-    with pytest.raises(RuntimeError, match=r"generate: expected a prompt of shape \(B, T\) with T >= 1, got \(1, 0\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"generate: expected a prompt of shape \(B, T\) with T >= 1, got \(1, 0\)"):
         model.generate(ember.zeros(1, 0, dtype=ember.long), 2)
     # a prompt longer than block_size is cropped, not an error
     assert model.generate(ember.zeros(1, 20, dtype=ember.long), 2).shape == (1, 22)

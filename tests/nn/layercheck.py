@@ -50,7 +50,9 @@ def compare_layer(
     t_out, e_out = _outputs(call(tm, torch, t_in)), _outputs(call(em, ember, e_in))
     assert len(t_out) == len(e_out)
     for k, (to, eo) in enumerate(zip(t_out, e_out)):
-        assert tuple(eo.shape) == tuple(to.shape), f"output {k}: shape {tuple(eo.shape)} != torch {tuple(to.shape)}"
+        assert tuple(eo.shape) == tuple(to.shape), (
+            f"output {k}: shape {tuple(eo.shape)} != torch {tuple(to.shape)}"
+        )
         assert str(eo.dtype).split(".")[1] == str(to.dtype).split(".")[1], f"output {k} dtype"
         np.testing.assert_allclose(_np(eo), _np(to), rtol=rtol, atol=atol, err_msg=f"output {k}")
     rng = np.random.default_rng(seed + 1)
@@ -62,14 +64,16 @@ def compare_layer(
         for i, (t, e) in enumerate(zip(t_in, e_in)):
             if t.grad is not None:
                 assert e.grad is not None, f"input {i} got no gradient"
-                np.testing.assert_allclose(_np(e.grad), _np(t.grad), rtol=rtol, atol=atol, err_msg=f"grad of input {i}")
+                np.testing.assert_allclose(_np(e.grad), _np(t.grad), rtol=rtol, atol=atol,
+                                           err_msg=f"grad of input {i}")
         e_params = dict(em.named_parameters())
         for name, p in tm.named_parameters():
             if p.grad is None:
                 assert e_params[name].grad is None or not _np(e_params[name].grad).any(), name
                 continue
             assert e_params[name].grad is not None, f"parameter {name} got no gradient"
-            np.testing.assert_allclose(_np(e_params[name].grad), _np(p.grad), rtol=rtol, atol=atol, err_msg=name)
+            np.testing.assert_allclose(_np(e_params[name].grad), _np(p.grad), rtol=rtol, atol=atol,
+                                       err_msg=name)
     e_bufs = dict(em.named_buffers())
     for name, b in tm.named_buffers():
         np.testing.assert_allclose(_np(e_bufs[name]), _np(b), rtol=rtol, atol=atol, err_msg=f"buffer {name}")

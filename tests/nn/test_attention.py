@@ -64,8 +64,8 @@ def test_mha_3d_mask_unbatched_bias_kv_zero_attn():
 def test_mha_dropout_eval_is_deterministic_and_state_dict_names():
     t, e = torch.nn.MultiheadAttention(E_, 2, dropout=0.5), nn.MultiheadAttention(E_, 2, dropout=0.5)
     assert list(e.state_dict()) == list(t.state_dict())
-    t2, e2 = torch.nn.MultiheadAttention(E_, 2, kdim=3, add_bias_kv=True), nn.MultiheadAttention(E_, 2, kdim=3,
-                                                                                                   add_bias_kv=True)
+    t2, e2 = (torch.nn.MultiheadAttention(E_, 2, kdim=3, add_bias_kv=True),
+              nn.MultiheadAttention(E_, 2, kdim=3, add_bias_kv=True))
     assert list(e2.state_dict()) == list(t2.state_dict())
     compare_layer(lambda L: L.nn.MultiheadAttention(E_, 2, dropout=0.5), [randn(L_, N_, E_)],
                   call=_mha_call(self_attn=True), train=False)
@@ -103,8 +103,8 @@ def test_sdpa_broadcast_batch_and_gqa():
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
     kg, vg = randn(2, 2, 5, 6, seed=3), randn(2, 2, 5, 6, seed=4)
     out = F.scaled_dot_product_attention(ember.tensor(q), ember.tensor(kg), ember.tensor(vg), enable_gqa=True)
-    ref = torch.nn.functional.scaled_dot_product_attention(torch.tensor(q), torch.tensor(kg), torch.tensor(vg),
-                                                           enable_gqa=True)
+    ref = torch.nn.functional.scaled_dot_product_attention(torch.tensor(q), torch.tensor(kg),
+                                                           torch.tensor(vg), enable_gqa=True)
     np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -121,7 +121,8 @@ def test_sdpa_dropout_statistics_and_grad():
 
 def test_sdpa_errors():
     q = ember.ones(2, 3, 4)
-    with pytest.raises(RuntimeError, match=r"query \(2, 3, 4\), key \(2, 5, 3\) and value \(2, 5, 4\) do not fit"):
+    with pytest.raises(RuntimeError,
+                       match=r"query \(2, 3, 4\), key \(2, 5, 3\) and value \(2, 5, 4\) do not fit"):
         F.scaled_dot_product_attention(q, ember.ones(2, 5, 3), ember.ones(2, 5, 4))
     with pytest.raises(RuntimeError, match="explicit attn_mask should not be set when is_causal=True"):
         F.scaled_dot_product_attention(q, q, q, attn_mask=ember.ones(3, 3, dtype=ember.bool), is_causal=True)
@@ -152,5 +153,6 @@ def test_sdpa_causal_far_apart_scores(jit):
         got = F.scaled_dot_product_attention(*(ember.tensor(a) for a in (q, k, v)), is_causal=True)
     finally:
         numpy_cpu.set_jit(before)
-    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v)), is_causal=True)
+    want = torch.nn.functional.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v)),
+                                                            is_causal=True)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)

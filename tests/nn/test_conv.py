@@ -61,7 +61,8 @@ TABLE = [
     Case("conv2d_groups", conv2d(groups=2), [(2, 4, 6, 6), (6, 2, 3, 3), (6,)], C, gradcheck=False),
     Case("conv2d_depthwise", conv2d(groups=3, padding=1), [(2, 3, 5, 5), (3, 1, 3, 3), (3,)], C,
          gradcheck=False),
-    Case("conv2d_depthwise_mult", conv2d(groups=3, stride=2), [(1, 3, 6, 6), (6, 1, 2, 2)], C, gradcheck=False),
+    Case("conv2d_depthwise_mult", conv2d(groups=3, stride=2), [(1, 3, 6, 6), (6, 1, 2, 2)], C,
+         gradcheck=False),
     Case("conv2d_same_odd", conv2d(padding="same"), [(2, 3, 5, 6), (2, 3, 3, 3), (2,)], C, gradcheck=False),
     Case("conv2d_same_even", conv2d(padding="same"), [(2, 2, 5, 6), (2, 2, 2, 4), (2,)], C, gradcheck=False),
     Case("conv2d_same_dilated", conv2d(padding="same", dilation=2), [(1, 2, 6, 6), (2, 2, 2, 3)], C,
@@ -94,8 +95,8 @@ TABLE = [
     Case("conv1d_unbatched", conv1d(), [(3, 8), (2, 3, 3), (2,)], C, gradcheck=False),
     # transposed convolution
     Case("convT2d", convT2d(), [(2, 3, 4, 5), (3, 2, 3, 3), (2,)], CT, gradcheck=False),
-    Case("convT2d_stride2_outpad", convT2d(stride=2, padding=1, output_padding=1), [(2, 3, 4, 4), (3, 4, 3, 3),
-         (4,)], CT, gradcheck=False),
+    Case("convT2d_stride2_outpad", convT2d(stride=2, padding=1, output_padding=1),
+         [(2, 3, 4, 4), (3, 4, 3, 3), (4,)], CT, gradcheck=False),
     Case("convT2d_1x1_many_in", convT2d(stride=2), [(2, 6, 3, 3), (6, 2, 1, 1), (2,)], CT, gradcheck=False),
     Case("convT2d_upsample", convT2d(stride=2), [(2, 4, 3, 3), (4, 2, 2, 2), (2,)], CT, gradcheck=False),
     Case("convT2d_groups", convT2d(groups=2, stride=(2, 1)), [(1, 4, 3, 4), (4, 3, 3, 2), (6,)], CT,
@@ -109,7 +110,8 @@ TABLE = [
          gradcheck=False),
     Case("convT1d", convT1d(stride=2, padding=1), [(2, 3, 5), (3, 2, 4), (2,)], CT, gradcheck=False),
     # float64 finite differences on small shapes (the full Jacobian)
-    Case("gc_conv2d", conv2d(stride=(2, 1), padding=1, dilation=(1, 2)), [(1, 2, 5, 5), (2, 2, 2, 2), (2,)], C),
+    Case("gc_conv2d", conv2d(stride=(2, 1), padding=1, dilation=(1, 2)),
+         [(1, 2, 5, 5), (2, 2, 2, 2), (2,)], C),
     Case("gc_conv2d_groups", conv2d(groups=2, padding="same"), [(1, 4, 3, 4), (2, 2, 2, 2)], C),
     Case("gc_conv1d", conv1d(padding=1, stride=2), [(2, 2, 6), (3, 2, 3), (3,)], C),
     Case("gc_convT2d", convT2d(stride=2, padding=1, output_padding=1, groups=2), [(1, 2, 3, 3), (2, 1, 3, 3),
@@ -132,7 +134,8 @@ def test_gradcheck(case):
 @given(
     n=st.integers(1, 2), groups=st.sampled_from([1, 2]), cg=st.integers(1, 3), og=st.integers(1, 3),
     h=st.integers(1, 8), w=st.integers(1, 8), kh=st.integers(1, 3), kw=st.integers(1, 3),
-    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)), dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
     padding=st.tuples(st.integers(0, 2), st.integers(0, 2)), bias=st.booleans(),
 )
 def test_conv2d_hypothesis(n, groups, cg, og, h, w, kh, kw, stride, dilation, padding, bias):
@@ -147,8 +150,8 @@ def test_conv2d_hypothesis(n, groups, cg, og, h, w, kh, kw, stride, dilation, pa
 @given(
     groups=st.sampled_from([1, 2]), h=st.integers(1, 5), w=st.integers(1, 5), kh=st.integers(1, 3),
     kw=st.integers(1, 3), stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
-    data=st.data(),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    padding=st.tuples(st.integers(0, 2), st.integers(0, 2)), data=st.data(),
 )
 def test_conv_transpose2d_hypothesis(groups, h, w, kh, kw, stride, dilation, padding, data):
     out_pad = tuple(data.draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
@@ -158,7 +161,8 @@ def test_conv_transpose2d_hypothesis(groups, h, w, kh, kw, stride, dilation, pad
         return
     shapes = [(2, 2 * groups, h, w), (2 * groups, 2, kh, kw), (2 * groups,)]
     check_case(Case(f"hyp_convT2d_{shapes}_{stride}_{dilation}_{padding}_{out_pad}", convT2d(
-        stride=stride, padding=padding, output_padding=out_pad, dilation=dilation, groups=groups), shapes, CT))
+        stride=stride, padding=padding, output_padding=out_pad, dilation=dilation, groups=groups),
+        shapes, CT))
 
 
 def test_float64_and_int_dtypes():
@@ -263,15 +267,19 @@ def test_conv_transpose_output_size():
 
 
 @pytest.mark.parametrize("make,exc,match", [
-    (lambda: layer("Conv2d")(3, 4, 3, groups=2), ValueError, "Conv2d: in_channels must be divisible by groups"),
-    (lambda: layer("Conv2d")(4, 3, 3, groups=2), ValueError, "Conv2d: out_channels must be divisible by groups"),
+    (lambda: layer("Conv2d")(3, 4, 3, groups=2), ValueError,
+     "Conv2d: in_channels must be divisible by groups"),
+    (lambda: layer("Conv2d")(4, 3, 3, groups=2), ValueError,
+     "Conv2d: out_channels must be divisible by groups"),
     (lambda: layer("Conv2d")(4, 4, 3, groups=0), ValueError, "Conv2d: groups must be a positive integer"),
     (lambda: layer("Conv2d")(4, 3, 3, padding_mode="foo"), ValueError, "Conv2d: padding_mode must be one of"),
     (lambda: layer("Conv2d")(4, 3, 3, padding="foo"), ValueError, "Conv2d: invalid padding string 'foo'"),
     (lambda: layer("Conv2d")(4, 3, 3, padding="same", stride=2), ValueError,
      "Conv2d: padding='same' is not supported for strided"),
-    (lambda: layer("Conv2d")(4, 3, (3, 3, 3)), ValueError, r"Conv2d: kernel_size must be an int or a tuple of 2"),
-    (lambda: layer("ConvTranspose2d")(4, 3, 3, padding="same"), TypeError, "ConvTranspose2d: padding must be"),
+    (lambda: layer("Conv2d")(4, 3, (3, 3, 3)), ValueError,
+     r"Conv2d: kernel_size must be an int or a tuple of 2"),
+    (lambda: layer("ConvTranspose2d")(4, 3, 3, padding="same"), TypeError,
+     "ConvTranspose2d: padding must be"),
     (lambda: layer("ConvTranspose2d")(4, 3, 3, padding_mode="reflect"), ValueError,
      "ConvTranspose2d: only 'zeros' padding_mode"),
 ])
@@ -288,9 +296,11 @@ ERRORS = [
      r"conv2d: expected a 3-d \(unbatched\) or 4-d \(batched\) input, got shape \(5, 5\)"),
     (lambda f: f.conv1d(ember.ones(1, 2, 3, 5), ember.ones(1, 2, 3)), RuntimeError,
      r"conv1d: expected a 2-d \(unbatched\) or 3-d \(batched\) input, got shape \(1, 2, 3, 5\)"),
-    (lambda f: f.conv2d(ember.ones(1, 3, 0, 5), w4), RuntimeError, r"conv2d: expected non-empty .* \(1, 3, 0, 5\)"),
+    (lambda f: f.conv2d(ember.ones(1, 3, 0, 5), w4), RuntimeError,
+     r"conv2d: expected non-empty .* \(1, 3, 0, 5\)"),
     (lambda f: f.conv2d([1.0], w4), TypeError, "conv2d: input must be a Tensor, got list"),
-    (lambda f: f.conv2d(x4, ember.ones(4, 3, 3)), RuntimeError, r"conv2d: expected a 4-d weight, got shape \(4, 3, 3\)"),
+    (lambda f: f.conv2d(x4, ember.ones(4, 3, 3)), RuntimeError,
+     r"conv2d: expected a 4-d weight, got shape \(4, 3, 3\)"),
     (lambda f: f.conv2d(x4, ember.ones(4, 4, 3, 3)), RuntimeError,
      r"conv2d: input has 3 channels but weight expects 4 \(groups=1\)"),
     (lambda f: f.conv2d(ember.ones(1, 4, 5, 5), ember.ones(4, 3, 3, 3), groups=2), RuntimeError,
@@ -304,8 +314,10 @@ ERRORS = [
     (lambda f: f.conv2d(x4, w4, dilation=3), RuntimeError,
      r"conv2d: kernel size \(7, 7\) \(dilated\) is larger than the padded input \(5, 5\)"),
     (lambda f: f.conv2d(x4, w4, stride=(1, 1, 1)), RuntimeError,
-     r"conv2d: expected stride to be a single integer value or a list of 2 values, but got stride=\(1, 1, 1\)"),
-    (lambda f: f.conv2d(x4, w4, stride=0), RuntimeError, r"conv2d: stride must be positive, got stride=\(0, 0\)"),
+     r"conv2d: expected stride to be a single integer value or a list of 2 values, "
+     r"but got stride=\(1, 1, 1\)"),
+    (lambda f: f.conv2d(x4, w4, stride=0), RuntimeError,
+     r"conv2d: stride must be positive, got stride=\(0, 0\)"),
     (lambda f: f.conv2d(x4, w4, dilation=(1, 0)), RuntimeError, r"conv2d: dilation must be positive"),
     (lambda f: f.conv2d(x4, w4, padding=-1), RuntimeError, r"conv2d: negative padding is not supported"),
     (lambda f: f.conv2d(x4, w4, padding="foo"), RuntimeError, r"conv2d: invalid padding string 'foo'"),
@@ -314,8 +326,10 @@ ERRORS = [
     (lambda f: f.conv2d(x4, w4, ember.ones(3)), RuntimeError,
      r"conv2d: bias of shape \(3,\) does not match the weight's 4 output channels"),
     (lambda f: f.conv2d(x4, w4, [1.0]), TypeError, r"conv2d: bias must be a Tensor or None, got list"),
-    (lambda f: f.conv2d(x4.double(), w4), RuntimeError, r"conv2d: input dtype .*float64 and weight dtype .*float32"),
-    (lambda f: f.conv2d(x4, w4, ember.ones(4).double()), RuntimeError, r"conv2d: input dtype .*float32 and bias"),
+    (lambda f: f.conv2d(x4.double(), w4), RuntimeError,
+     r"conv2d: input dtype .*float64 and weight dtype .*float32"),
+    (lambda f: f.conv2d(x4, w4, ember.ones(4).double()), RuntimeError,
+     r"conv2d: input dtype .*float32 and bias"),
     (lambda f: f.conv_transpose2d(x4, ember.ones(4, 2, 3, 3)), RuntimeError,
      r"conv_transpose2d: input has 3 channels but weight expects 4"),
     (lambda f: f.conv_transpose2d(ember.ones(1, 3, 5, 5), ember.ones(3, 2, 3, 3), groups=2), RuntimeError,

@@ -17,8 +17,9 @@ from ember.backend.numpy_cpu import NumpyBuffer
 from ember.buffer import inplace_clock
 
 
-@pytest.mark.parametrize("name, ufunc", [("tmp_add_", np.add), ("tmp_sub_", np.subtract), ("tmp_mul_", np.multiply),
-                                         ("tmp_div_", np.true_divide), ("tmp_copysign_", np.copysign)])
+@pytest.mark.parametrize("name, ufunc", [("tmp_add_", np.add), ("tmp_sub_", np.subtract),
+                                         ("tmp_mul_", np.multiply), ("tmp_div_", np.true_divide),
+                                         ("tmp_copysign_", np.copysign)])
 def test_tmp_ops_write_in_place_without_a_version_bump(name, ufunc):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((3, 4)).astype(np.float32)
@@ -126,7 +127,8 @@ def test_gelu_erf_shapes_dtypes_and_special_values():
     h = np.float16([-3.0, -0.5, 0.0, 1.5])
     yh, dh = NumpyBuffer(h).gelu_erf()  # float16: computed in float32, rounded once
     assert yh.data.dtype == dh.data.dtype == np.float16
-    np.testing.assert_allclose(yh.data, torch.nn.functional.gelu(torch.from_numpy(h)).numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(yh.data, torch.nn.functional.gelu(torch.from_numpy(h)).numpy(),
+                               rtol=1e-3, atol=1e-4)
 
 
 def test_gelu_erf_float64_is_exact():
@@ -134,7 +136,8 @@ def test_gelu_erf_float64_is_exact():
     y, d = NumpyBuffer(x).gelu_erf()
     cdf = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
     np.testing.assert_allclose(y.data, x * cdf, rtol=1e-14, atol=1e-300)
-    np.testing.assert_allclose(d.data, cdf + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(d.data, cdf + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi),
+                               rtol=1e-13, atol=1e-15)
 
 
 _FAULTS = """

@@ -19,7 +19,8 @@ def test_uniform_normal_constant():
     w = ember.empty(200, 300)
     init.uniform_(w, -2.0, 3.0)
     a = _np(w)
-    assert a.min() >= -2.0 and a.max() <= 3.0 and abs(a.mean() - 0.5) < 0.03 and abs(a.std() - 5 / math.sqrt(12)) < 0.02
+    assert (a.min() >= -2.0 and a.max() <= 3.0 and abs(a.mean() - 0.5) < 0.03
+            and abs(a.std() - 5 / math.sqrt(12)) < 0.02)
     init.normal_(w, 1.5, 0.5)
     a = _np(w)
     assert abs(a.mean() - 1.5) < 0.01 and abs(a.std() - 0.5) < 0.01
@@ -73,8 +74,9 @@ def test_scaled_inits_match_torch_distribution(name, kwargs, kind):
 
 def test_default_layer_init_matches_torch():
     torch.manual_seed(0)
-    for make in [lambda L: L.nn.Linear(400, 300), lambda L: L.nn.Bilinear(50, 40, 300), lambda L: L.nn.Embedding(300, 200),
-                 lambda L: L.nn.LayerNorm(30), lambda L: L.nn.BatchNorm1d(30), lambda L: L.nn.GroupNorm(3, 30),
+    for make in [lambda L: L.nn.Linear(400, 300), lambda L: L.nn.Bilinear(50, 40, 300),
+                 lambda L: L.nn.Embedding(300, 200), lambda L: L.nn.LayerNorm(30),
+                 lambda L: L.nn.BatchNorm1d(30), lambda L: L.nn.GroupNorm(3, 30),
                  lambda L: L.nn.RMSNorm(30), lambda L: L.nn.MultiheadAttention(64, 4)]:
         t, e = make(torch), make(ember)
         for (n, pt), (_, pe) in zip(t.state_dict().items(), e.state_dict().items()):
@@ -160,5 +162,6 @@ def test_clip_grad_norm_paths_match_torch():
 def test_clip_grad_norm_nan_gradient_propagates_like_torch():
     t, e = torch.zeros(2, requires_grad=True), nn.Parameter(ember.zeros(2))
     t.grad, e.grad = torch.tensor([float("nan"), 1.0]), ember.tensor([float("nan"), 1.0])
-    assert math.isnan(nn.utils.clip_grad_norm_([e], 1.0).item()) and math.isnan(torch.nn.utils.clip_grad_norm_([t], 1.0))
+    assert (math.isnan(nn.utils.clip_grad_norm_([e], 1.0).item())
+            and math.isnan(torch.nn.utils.clip_grad_norm_([t], 1.0)))
     np.testing.assert_array_equal(np.isnan(e.grad.numpy()), np.isnan(t.grad.numpy()))

@@ -47,7 +47,8 @@ def test_interpolate_matches_torch(shape, kw):
 @pytest.mark.parametrize("kw", [{"scale_factor": 2}, {"size": (3, 5), "mode": "bilinear"},
                                 {"size": (4, 2), "mode": "bilinear", "align_corners": True}])
 def test_interpolate_gradcheck(kw):
-    x = ember.tensor(np.random.default_rng(0).standard_normal((1, 2, 3, 4)), dtype=ember.float64, requires_grad=True)
+    x = ember.tensor(np.random.default_rng(0).standard_normal((1, 2, 3, 4)), dtype=ember.float64,
+                     requires_grad=True)
     assert gradcheck(lambda t: ember.nn.functional.interpolate(t, **kw), (x,))
 
 
@@ -57,7 +58,8 @@ def test_upsample_module():
         ours = ember.nn.Upsample(**kw)
         theirs = torch.nn.Upsample(**kw)
         assert repr(ours) == repr(theirs)
-        np.testing.assert_allclose(ours(ember.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-5, atol=2e-6)
+        np.testing.assert_allclose(ours(ember.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(),
+                                   rtol=1e-5, atol=2e-6)
 
 
 @pytest.mark.parametrize("shape, kw, err, match", [

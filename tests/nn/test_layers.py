@@ -9,10 +9,12 @@ import ember
 from ember import nn
 
 ACTIVATIONS = [
-    lambda L: L.nn.ReLU(), lambda L: L.nn.ReLU6(), lambda L: L.nn.GELU(), lambda L: L.nn.GELU(approximate="tanh"),
-    lambda L: L.nn.SiLU(), lambda L: L.nn.Mish(), lambda L: L.nn.Tanh(), lambda L: L.nn.Sigmoid(),
+    lambda L: L.nn.ReLU(), lambda L: L.nn.ReLU6(), lambda L: L.nn.GELU(),
+    lambda L: L.nn.GELU(approximate="tanh"), lambda L: L.nn.SiLU(), lambda L: L.nn.Mish(),
+    lambda L: L.nn.Tanh(), lambda L: L.nn.Sigmoid(),
     lambda L: L.nn.Softmax(dim=-1), lambda L: L.nn.LogSoftmax(dim=1), lambda L: L.nn.Softmin(dim=0),
-    lambda L: L.nn.LeakyReLU(0.2), lambda L: L.nn.ELU(alpha=0.5), lambda L: L.nn.Softplus(beta=2.0, threshold=3.0),
+    lambda L: L.nn.LeakyReLU(0.2), lambda L: L.nn.ELU(alpha=0.5),
+    lambda L: L.nn.Softplus(beta=2.0, threshold=3.0),
     lambda L: L.nn.Hardtanh(-0.5, 0.7), lambda L: L.nn.LogSigmoid(), lambda L: L.nn.GLU(dim=-1),
     lambda L: L.nn.Identity(3, unused=True), lambda L: L.nn.Flatten(), lambda L: L.nn.Flatten(0, 1),
     lambda L: L.nn.Unflatten(1, (2, 2)), lambda L: L.nn.Hardswish(), lambda L: L.nn.Hardsigmoid(),
@@ -27,8 +29,8 @@ def test_activation_and_shape_modules(make):
 def test_functional_activations_match():
     x = randn(4, 5)
     for name, kw in [("relu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}), ("mish", {}), ("elu", {}),
-                     ("leaky_relu", {"negative_slope": 0.3}), ("softplus", {}), ("logsigmoid", {}), ("relu6", {}),
-                     ("hardtanh", {}), ("sigmoid", {}), ("tanh", {}), ("softmax", {"dim": 1}),
+                     ("leaky_relu", {"negative_slope": 0.3}), ("softplus", {}), ("logsigmoid", {}),
+                     ("relu6", {}), ("hardtanh", {}), ("sigmoid", {}), ("tanh", {}), ("softmax", {"dim": 1}),
                      ("log_softmax", {"dim": 0}), ("hardswish", {}), ("hardsigmoid", {})]:
         t = getattr(torch.nn.functional, name)(torch.from_numpy(x), **kw).numpy()
         e = getattr(nn.functional, name)(ember.from_numpy(x), **kw).numpy()
@@ -57,7 +59,8 @@ def test_cosine_similarity_and_pairwise_distance(shapes, kw):
     for lib in (ember, torch):
         x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
         c = lib.nn.functional.cosine_similarity(x, y, **kw)
-        d = lib.nn.functional.pairwise_distance(x, y) + lib.nn.functional.pairwise_distance(x, y, p=1, keepdim=True).sum()
+        d = (lib.nn.functional.pairwise_distance(x, y)
+             + lib.nn.functional.pairwise_distance(x, y, p=1, keepdim=True).sum())
         (c.sum() * 2 + (d * d).sum()).backward()
         outs[lib] = [c.detach().numpy(), d.detach().numpy(), x.grad.numpy(), y.grad.numpy()]
     for e, t in zip(outs[ember], outs[torch]):
@@ -77,8 +80,8 @@ def test_bilinear():
 
 def test_mlp_sequential():
     def make(L):
-        return L.nn.Sequential(L.nn.Flatten(), L.nn.Linear(12, 8), L.nn.ReLU(), L.nn.Linear(8, 8), L.nn.GELU(),
-                               L.nn.Linear(8, 3))
+        return L.nn.Sequential(L.nn.Flatten(), L.nn.Linear(12, 8), L.nn.ReLU(), L.nn.Linear(8, 8),
+                               L.nn.GELU(), L.nn.Linear(8, 3))
 
     compare_layer(make, [randn(5, 3, 4)])
 
@@ -154,8 +157,8 @@ def test_batch_norm_train_then_eval(make, shape):
         np.testing.assert_allclose(eb.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
     x = randn(*shape, seed=9)
     tm.eval(), em.eval()
-    np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(), tm(torch.from_numpy(x)).detach().numpy(),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(),
+                               tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_batch_norm_eval_gradients():
@@ -175,7 +178,8 @@ def test_batch_norm_errors():
         nn.BatchNorm2d(4)(ember.ones(3, 4))
     with pytest.raises(ValueError, match="expected more than 1 value per channel when training"):
         nn.BatchNorm1d(4)(ember.ones(1, 4))
-    with pytest.raises(RuntimeError, match=r"batch_norm: running_mean of shape \(3,\) does not match 4 channels"):
+    with pytest.raises(RuntimeError,
+                       match=r"batch_norm: running_mean of shape \(3,\) does not match 4 channels"):
         nn.functional.batch_norm(ember.ones(2, 4), ember.zeros(3), ember.ones(4))
     with pytest.raises(RuntimeError, match="must be defined in evaluation mode"):
         nn.functional.batch_norm(ember.ones(2, 4), None, None)
@@ -213,7 +217,8 @@ def test_one_hot():
                                   torch.nn.functional.one_hot(t).numpy())
     out = nn.functional.one_hot(ember.tensor([1, 0]), num_classes=3)
     assert out.dtype == ember.int64 and out.tolist() == [[0, 1, 0], [1, 0, 0]]
-    with pytest.raises(RuntimeError, match=r"one_hot: class values must be smaller than num_classes \(3\), got 5"):
+    with pytest.raises(RuntimeError,
+                       match=r"one_hot: class values must be smaller than num_classes \(3\), got 5"):
         nn.functional.one_hot(ember.tensor([5]), 3)
     with pytest.raises(RuntimeError, match="one_hot: class values must be non-negative, got -1"):
         nn.functional.one_hot(ember.tensor([-1]))
@@ -227,11 +232,13 @@ def test_linear_errors():
         F.linear(ember.ones(2, 3), ember.ones(4, 5))
     with pytest.raises(RuntimeError, match=r"linear: bias shape \(3,\) does not match out_features 4"):
         F.linear(ember.ones(2, 5), ember.ones(4, 5), ember.ones(3))
-    with pytest.raises(RuntimeError, match="linear: input dtype ember.float64 and weight dtype ember.float32 differ"):
+    with pytest.raises(RuntimeError,
+                       match="linear: input dtype ember.float64 and weight dtype ember.float32 differ"):
         F.linear(ember.ones(2, 5, dtype=ember.float64), ember.ones(4, 5))
     with pytest.raises(TypeError, match="linear: input must be a Tensor, got list"):
         F.linear([1.0], ember.ones(4, 5))
-    with pytest.raises(RuntimeError, match=r"bilinear: input1 \(2, 3\), input2 \(2, 4\) and weight \(5, 3, 3\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"bilinear: input1 \(2, 3\), input2 \(2, 4\) and weight \(5, 3, 3\)"):
         F.bilinear(ember.ones(2, 3), ember.ones(2, 4), ember.ones(5, 3, 3))
 
 
@@ -250,12 +257,14 @@ def test_embedding_errors():
 
 def test_norm_errors():
     F = nn.functional
-    with pytest.raises(RuntimeError, match=r"layer_norm: normalized_shape \[4\] does not match the last dimensions "
-                                           r"of the input of shape \(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"layer_norm: normalized_shape \[4\] does not match the last "
+                                           r"dimensions of the input of shape \(2, 3\)"):
         F.layer_norm(ember.ones(2, 3), (4,))
-    with pytest.raises(RuntimeError, match=r"layer_norm: weight of shape \(2,\) does not match normalized_shape \[3\]"):
+    with pytest.raises(RuntimeError,
+                       match=r"layer_norm: weight of shape \(2,\) does not match normalized_shape \[3\]"):
         F.layer_norm(ember.ones(2, 3), (3,), ember.ones(2))
-    with pytest.raises(RuntimeError, match=r"group_norm: expected number of channels in input \(6\) to be divisible"):
+    with pytest.raises(RuntimeError,
+                       match=r"group_norm: expected number of channels in input \(6\) to be divisible"):
         F.group_norm(ember.ones(2, 6), 4)
     with pytest.raises(ValueError, match="GroupNorm: num_channels"):
         nn.GroupNorm(4, 6)
@@ -276,7 +285,8 @@ def test_float32_throughout():
     x = ember.randn(4, 6, requires_grad=True)
     outs = [
         nn.LayerNorm(6)(x), nn.RMSNorm(6)(x), nn.BatchNorm1d(6)(x), nn.GroupNorm(2, 6)(x), nn.Linear(6, 3)(x),
-        nn.functional.dropout(x, 0.2), nn.functional.cross_entropy(x, ember.tensor([0, 1, 2, 3]), label_smoothing=0.1),
+        nn.functional.dropout(x, 0.2),
+        nn.functional.cross_entropy(x, ember.tensor([0, 1, 2, 3]), label_smoothing=0.1),
         nn.functional.scaled_dot_product_attention(x, x, x, is_causal=True),
         nn.functional.binary_cross_entropy_with_logits(x, ember.rand(4, 6)),
         nn.functional.binary_cross_entropy(x.sigmoid(), ember.rand(4, 6)),

@@ -14,7 +14,8 @@ F = nn.functional
 
 def _pair(shape, low=-2.0, high=2.0, t_low=-2.0, t_high=2.0):
     def make(rng):
-        return [rng.uniform(low, high, shape).astype(np.float32), rng.uniform(t_low, t_high, shape).astype(np.float32)]
+        return [rng.uniform(low, high, shape).astype(np.float32),
+                rng.uniform(t_low, t_high, shape).astype(np.float32)]
 
     return make
 
@@ -36,26 +37,28 @@ def _w(L, x):
 # composite losses: compositions of Tensor ops, so their rows exercise those Functions
 TABLE = [
     Case("mse", lambda L, x, t: L.nn.functional.mse_loss(x, t), make=_pair((3, 4)), ops=(E.Sub,)),
-    Case("mse_sum_bcast", lambda L, x, t: L.nn.functional.mse_loss(x, t[:1], reduction="sum"), make=_pair((3, 4)),
-         ops=(E.Sub,)),
+    Case("mse_sum_bcast", lambda L, x, t: L.nn.functional.mse_loss(x, t[:1], reduction="sum"),
+         make=_pair((3, 4)), ops=(E.Sub,)),
     Case("mse_weight", lambda L, x, t: L.nn.functional.mse_loss(x, t, weight=_w(L, x)),
          make=_pair((3, 4)), ops=(E.Mul,)),
-    Case("l1", lambda L, x, t: L.nn.functional.l1_loss(x, t, reduction="none"), make=_pair((3, 4)), ops=(E.Abs,)),
+    Case("l1", lambda L, x, t: L.nn.functional.l1_loss(x, t, reduction="none"), make=_pair((3, 4)),
+         ops=(E.Abs,)),
     Case("l1_weight", lambda L, x, t: L.nn.functional.l1_loss(x, t, weight=_w(L, x)), make=_pair((3, 4)),
          ops=(E.Abs,)),
     Case("smooth_l1", lambda L, x, t: L.nn.functional.smooth_l1_loss(x, t, beta=0.7), make=_pair((4, 5)),
          ops=(E.Where,)),
     Case("smooth_l1_beta0", lambda L, x, t: L.nn.functional.smooth_l1_loss(x, t, beta=0.0, reduction="sum"),
          make=_pair((4, 5)), ops=(E.Abs,)),
-    Case("huber", lambda L, x, t: L.nn.functional.huber_loss(x, t, delta=0.5), make=_pair((4, 5)), ops=(E.Where,)),
+    Case("huber", lambda L, x, t: L.nn.functional.huber_loss(x, t, delta=0.5), make=_pair((4, 5)),
+         ops=(E.Where,)),
     Case("huber_weight_none", lambda L, x, t: L.nn.functional.huber_loss(
         x, t, reduction="none", weight=_w(L, x)), make=_pair((4, 5)), ops=(E.Where,)),
     Case("kl_div_batchmean", lambda L, x, t: L.nn.functional.kl_div(x, t, reduction="batchmean"),
          make=_kl((3, 4), False), ops=(E.Log,)),
     Case("kl_div_mean_log_target", lambda L, x, t: L.nn.functional.kl_div(x, t, log_target=True),
          make=_kl((3, 4), True), ops=(E.Exp,)),
-    Case("kl_div_none", lambda L, x, t: L.nn.functional.kl_div(x, t, reduction="none"), make=_kl((2, 3), False),
-         ops=(E.Log,)),
+    Case("kl_div_none", lambda L, x, t: L.nn.functional.kl_div(x, t, reduction="none"),
+         make=_kl((2, 3), False), ops=(E.Log,)),
 ]
 
 
@@ -103,8 +106,8 @@ W4 = [0.2, 1.0, 3.0, 0.5]
 def test_loss_modules(reduction):
     r = reduction
     _compare_module(lambda L: L.nn.CrossEntropyLoss(reduction=r), X, Y)
-    _compare_module(lambda L: L.nn.CrossEntropyLoss(L.tensor(W4), ignore_index=1, reduction=r, label_smoothing=0.1),
-                    X, Y)
+    _compare_module(lambda L: L.nn.CrossEntropyLoss(L.tensor(W4), ignore_index=1, reduction=r,
+                                                    label_smoothing=0.1), X, Y)
     _compare_module(lambda L: L.nn.NLLLoss(L.tensor(W4), reduction=r), X, Y)
     _compare_module(lambda L: L.nn.MSELoss(reduction=r), X, T)
     _compare_module(lambda L: L.nn.L1Loss(reduction=r), X, T)
@@ -122,7 +125,8 @@ def test_loss_module_state_and_legacy_flags():
     assert nn.MSELoss(size_average=False).reduction == "sum"
     assert nn.MSELoss(reduce=False).reduction == "none"
     assert nn.KLDivLoss(reduction="batchmean").reduction == "batchmean"
-    _compare_module(lambda L: L.nn.KLDivLoss(reduction="batchmean", log_target=True), np.log(P), np.log(T + 0.1))
+    _compare_module(lambda L: L.nn.KLDivLoss(reduction="batchmean", log_target=True), np.log(P),
+                    np.log(T + 0.1))
 
 
 def test_cross_entropy_extremes():
@@ -152,10 +156,11 @@ def test_loss_errors():
         F.cross_entropy(x, ember.tensor([0, 4, 1]))
     with pytest.raises(IndexError, match="cross_entropy: target -2 is out of bounds for 4 classes"):
         F.cross_entropy(x, ember.tensor([0, -2, 1]))
-    with pytest.raises(ValueError, match=r"cross_entropy: expected input batch_size \(3\) to match target batch_size \(2\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: expected input batch_size \(3\) to match target "
+                                         r"batch_size \(2\)"):
         F.cross_entropy(x, ember.tensor([0, 1]))
-    with pytest.raises(RuntimeError, match=r"cross_entropy: input of shape \(3, 4\) expects a target of shape \(3,\), "
-                                           r"got \(3, 2\)"):
+    with pytest.raises(RuntimeError, match=r"cross_entropy: input of shape \(3, 4\) expects a target of "
+                                           r"shape \(3,\), got \(3, 2\)"):
         F.cross_entropy(x, ember.zeros(3, 2, dtype=ember.int64))
     with pytest.raises(RuntimeError, match="cross_entropy: expected class indices of an integer dtype"):
         F.cross_entropy(x, ember.zeros(3))
@@ -163,20 +168,23 @@ def test_loss_errors():
         F.cross_entropy(x, ember.tensor([0, 1, 2]), weight=ember.ones(3))
     with pytest.raises(ValueError, match="cross_entropy: reduction='avg' is not a valid value"):
         F.cross_entropy(x, ember.tensor([0, 1, 2]), reduction="avg")
-    with pytest.raises(ValueError, match="cross_entropy: label_smoothing must be between 0.0 and 1.0, got 1.5"):
+    with pytest.raises(ValueError,
+                       match="cross_entropy: label_smoothing must be between 0.0 and 1.0, got 1.5"):
         F.cross_entropy(x, ember.tensor([0, 1, 2]), label_smoothing=1.5)
     with pytest.raises(RuntimeError, match="cross_entropy: input must be floating point logits"):
         F.cross_entropy(ember.ones(3, 4, dtype=ember.int64), ember.tensor([0, 1, 2]))
     with pytest.raises(IndexError, match="nll_loss: target 9 is out of bounds for 4 classes"):
         F.nll_loss(x, ember.tensor([0, 9, 1]))
-    with pytest.raises(RuntimeError, match=r"mse_loss: input of shape \(3, 4\) and target of shape \(2,\) are not "
-                                           "broadcastable"):
+    with pytest.raises(RuntimeError, match=r"mse_loss: input of shape \(3, 4\) and target of shape \(2,\) "
+                                           "are not broadcastable"):
         F.mse_loss(x, ember.ones(2))
-    with pytest.raises(ValueError, match=r"binary_cross_entropy: target of shape \(3,\) must have the same shape"):
+    with pytest.raises(ValueError,
+                       match=r"binary_cross_entropy: target of shape \(3,\) must have the same shape"):
         F.binary_cross_entropy(x * 0.5, ember.ones(3))
     with pytest.raises(ValueError, match="binary_cross_entropy_with_logits: target of shape"):
         F.binary_cross_entropy_with_logits(x, ember.ones(4))
-    with pytest.raises(ValueError, match=r"mse_loss: weight of shape \(4,\) must have the input's shape \(3, 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"mse_loss: weight of shape \(4,\) must have the input's shape \(3, 4\)"):
         F.mse_loss(x, x, weight=ember.ones(4))
     with pytest.raises(ValueError, match="smooth_l1_loss: beta must be non-negative"):
         F.smooth_l1_loss(x, x, beta=-1.0)
@@ -212,8 +220,8 @@ def test_cross_entropy_ignore_index_paths_match_torch(ignore_index, targets, red
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
 def test_broadcast_target_warns_as_torch(name):
     """A (N,) prediction against an (N, 1) target broadcasts to (N, N): PyTorch warns, so does ember."""
-    with pytest.warns(UserWarning, match=r"target size \(ember.Size\(\[3, 1\]\)\) that is different to the input "
-                                         r"size \(ember.Size\(\[3\]\)\)") as caught:
+    with pytest.warns(UserWarning, match=r"target size \(ember.Size\(\[3, 1\]\)\) that is different to the "
+                                         r"input size \(ember.Size\(\[3\]\)\)") as caught:
         getattr(F, name)(ember.zeros(3), ember.zeros(3, 1))
     assert caught[0].filename == __file__  # points at the caller, not at ember
     with pytest.warns(UserWarning, match="target size"):

@@ -38,7 +38,7 @@ def test_state_dict_keys_match_torch():
     assert [n for n, _ in e.named_buffers()] == [n for n, _ in t.named_buffers()]
     assert [n for n, _ in e.named_modules()] == [n for n, _ in t.named_modules()]
     assert [n for n, _ in e.named_children()] == [n for n, _ in t.named_children()]
-    for (kt, vt), (ke, ve) in zip(t.state_dict().items(), e.state_dict().items()):
+    for (kt, vt), (_ke, ve) in zip(t.state_dict().items(), e.state_dict().items()):
         assert tuple(vt.shape) == tuple(ve.shape), kt
         assert str(vt.dtype).split(".")[1] == str(ve.dtype).split(".")[1], kt
 
@@ -94,7 +94,8 @@ def test_load_state_dict_non_strict_returns_keys():
     res = m.load_state_dict({"weight": np.ones((2, 3), np.float32), "junk": np.ones(1)}, strict=False)
     assert res.missing_keys == ["bias"] and res.unexpected_keys == ["junk"]
     np.testing.assert_array_equal(m.weight.detach().numpy(), np.ones((2, 3)))
-    with pytest.raises(RuntimeError, match=r"shape mismatch for 'weight': model \(2, 3\), checkpoint \(3, 2\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"shape mismatch for 'weight': model \(2, 3\), checkpoint \(3, 2\)"):
         m.load_state_dict({"weight": np.ones((3, 2), np.float32)}, strict=False)
     with pytest.raises(RuntimeError, match="value for 'weight' is a str"):
         m.load_state_dict({"weight": "abc", "bias": np.ones(2)})
@@ -241,11 +242,13 @@ def test_repr_matches_torch():
     seq_e = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU()])
     assert repr(seq_e) == repr(seq_t)
     layers = [
-        lambda L: L.nn.BatchNorm1d(3, bias=False), lambda L: L.nn.GroupNorm(2, 4), lambda L: L.nn.LayerNorm(3),
-        lambda L: L.nn.LayerNorm(3, elementwise_affine=False), lambda L: L.nn.RMSNorm(3),
+        lambda L: L.nn.BatchNorm1d(3, bias=False), lambda L: L.nn.GroupNorm(2, 4),
+        lambda L: L.nn.LayerNorm(3), lambda L: L.nn.LayerNorm(3, elementwise_affine=False),
+        lambda L: L.nn.RMSNorm(3),
         lambda L: L.nn.Embedding(3, 4, padding_idx=1), lambda L: L.nn.Dropout(), lambda L: L.nn.Flatten(),
-        lambda L: L.nn.Unflatten(1, (2, 3)), lambda L: L.nn.CrossEntropyLoss(), lambda L: L.nn.Bilinear(2, 3, 4),
-        lambda L: L.nn.Identity(), lambda L: L.nn.GELU(), lambda L: L.nn.Softmax(), lambda L: L.nn.ReLU(inplace=True),
+        lambda L: L.nn.Unflatten(1, (2, 3)), lambda L: L.nn.CrossEntropyLoss(),
+        lambda L: L.nn.Bilinear(2, 3, 4), lambda L: L.nn.Identity(), lambda L: L.nn.GELU(),
+        lambda L: L.nn.Softmax(), lambda L: L.nn.ReLU(inplace=True),
         lambda L: L.nn.LeakyReLU(), lambda L: L.nn.ELU(), lambda L: L.nn.Softplus(), lambda L: L.nn.SiLU(),
         lambda L: L.nn.Hardtanh(), lambda L: L.nn.LogSoftmax(dim=1), lambda L: L.nn.BatchNorm2d(4),
     ]

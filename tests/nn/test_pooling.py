@@ -100,14 +100,16 @@ def test_gradcheck(case):
 @settings(max_examples=40, deadline=None)
 @given(
     h=st.integers(1, 9), w=st.integers(1, 9), k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)), dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
-    data=st.data(), ceil_mode=st.booleans(),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), data=st.data(), ceil_mode=st.booleans(),
 )
 def test_max_pool2d_hypothesis(h, w, k, stride, dilation, data, ceil_mode):
     pad = tuple(data.draw(st.integers(0, kk // 2)) for kk in k)
     if any(d * (kk - 1) + 1 > n + 2 * p for d, kk, n, p in zip(dilation, k, (h, w), pad)):
         return
-    if torch.nn.functional.max_pool2d(torch.zeros(1, 1, h, w), k, stride, pad, dilation, ceil_mode).isinf().any():
+    if torch.nn.functional.max_pool2d(
+        torch.zeros(1, 1, h, w), k, stride, pad, dilation, ceil_mode
+    ).isinf().any():
         return  # a dilated window that only touches padding: PyTorch returns -inf and a meaningless index
     check_case(Case(f"hyp_max_{h}_{w}_{k}_{stride}_{dilation}_{pad}_{ceil_mode}", maxp2(
         k, stride, pad, dilation, ceil_mode=ceil_mode, return_indices=True), [(2, 2, h, w)], MI))
@@ -170,7 +172,8 @@ def test_integer_pooling(dtype):
     tx, ex = torch.tensor(x), ember.tensor(x)
     calls = [("max_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1})]
     if dtype == "int64":  # PyTorch averages int64 (truncating) but not int32
-        calls.append(("avg_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}))
+        calls.append(("avg_pool2d",
+                      {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}))
     for fn, kw in calls:
         to, eo = getattr(torch.nn.functional, fn)(tx, **kw), getattr(F(ember), fn)(ex, **kw)
         assert str(eo.dtype).replace("ember.", "") == str(to.dtype).replace("torch.", "")
@@ -216,13 +219,15 @@ x4 = ember.ones(1, 2, 5, 5)
 ERRORS = [
     (lambda f: f.max_pool2d(ember.ones(5, 5), 2), RuntimeError,
      r"max_pool2d: expected a 3-d \(unbatched\) or 4-d \(batched\) input, got shape \(5, 5\)"),
-    (lambda f: f.max_pool1d(ember.ones(5), 2), RuntimeError, r"max_pool1d: expected a 2-d .* got shape \(5,\)"),
+    (lambda f: f.max_pool1d(ember.ones(5), 2), RuntimeError,
+     r"max_pool1d: expected a 2-d .* got shape \(5,\)"),
     (lambda f: f.max_pool2d(x4, 0), RuntimeError, r"max_pool2d: kernel_size must be positive"),
     (lambda f: f.max_pool2d(x4, 2, stride=(1, 0)), RuntimeError, r"max_pool2d: stride must be positive"),
     (lambda f: f.max_pool2d(x4, (2, 2, 2)), RuntimeError,
      r"max_pool2d: expected kernel_size to be a single integer value or a list of 2 values"),
     (lambda f: f.max_pool2d(x4, 2, padding=2), RuntimeError,
-     r"max_pool2d: pad should be at most half of kernel size, but got padding=\(2, 2\) and kernel_size=\(2, 2\)"),
+     r"max_pool2d: pad should be at most half of kernel size, "
+     r"but got padding=\(2, 2\) and kernel_size=\(2, 2\)"),
     (lambda f: f.max_pool2d(x4, 2, dilation=0), RuntimeError, r"max_pool2d: dilation must be positive"),
     (lambda f: f.max_pool2d(ember.ones(1, 1, 1, 1), 2), RuntimeError,
      r"max_pool2d: output size \(0, 0\) is too small for input shape \(1, 1, 1, 1\)"),
@@ -231,10 +236,12 @@ ERRORS = [
     (lambda f: f.avg_pool2d(x4, 2, divisor_override=0), RuntimeError,
      r"avg_pool2d: divisor must be a non-zero integer, got divisor_override=0"),
     (lambda f: f.avg_pool2d([1.0], 2), TypeError, r"avg_pool2d: input must be a Tensor, got list"),
-    (lambda f: f.adaptive_avg_pool2d(x4, 0), RuntimeError, r"adaptive_avg_pool2d: output_size must be positive"),
+    (lambda f: f.adaptive_avg_pool2d(x4, 0), RuntimeError,
+     r"adaptive_avg_pool2d: output_size must be positive"),
     (lambda f: f.adaptive_avg_pool2d(x4, (1, 2, 3)), RuntimeError,
      r"adaptive_avg_pool2d: expected output_size to be a single integer value or a list of 2 values"),
-    (lambda f: f.adaptive_avg_pool2d(x4, (1.5, 2)), RuntimeError, r"adaptive_avg_pool2d: output_size must hold"),
+    (lambda f: f.adaptive_avg_pool2d(x4, (1.5, 2)), RuntimeError,
+     r"adaptive_avg_pool2d: output_size must hold"),
     (lambda f: f.adaptive_avg_pool2d(ember.ones(2, 3, 4, 4, 4), 2), RuntimeError,
      r"adaptive_avg_pool2d: expected a 3-d \(unbatched\) or 4-d \(batched\) input"),
     (lambda f: f.adaptive_avg_pool2d(ember.ones(1, 2, 4, 4, dtype=ember.int64), 2), RuntimeError,

@@ -51,10 +51,14 @@ def test_matches_torch(name, kw, with_state):
         hx = None if not with_state else ((h0, c0) if name == "LSTM" else h0)
         out, hn = m(xt, hx)
         finals = list(hn) if name == "LSTM" else [hn]
-        loss = (out * lib.tensor(np.arange(out.numel(), dtype=np.float32).reshape(tuple(out.shape)) / 10)).sum()
+        loss = (out * lib.tensor(
+            np.arange(out.numel(), dtype=np.float32).reshape(tuple(out.shape)) / 10
+        )).sum()
         loss = loss + sum((f * f).sum() for f in finals)
         loss.backward()
-        grads = _grads(m, xt) + ([h0.grad.numpy()] + ([c0.grad.numpy()] if name == "LSTM" else []) if with_state else [])
+        grads = _grads(m, xt) + (
+            [h0.grad.numpy()] + ([c0.grad.numpy()] if name == "LSTM" else []) if with_state else []
+        )
         res[lib] = [out.detach().numpy()] + [f.detach().numpy() for f in finals] + grads
     assert len(res[ember]) == len(res[torch])
     for a, b in zip(res[ember], res[torch]):
@@ -116,7 +120,8 @@ def test_dropout_between_layers_in_training_only():
 
 
 def test_errors():
-    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 4"):
+    with pytest.raises(RuntimeError,
+                       match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 4"):
         ember.nn.LSTM(3, 5)(ember.zeros(2, 1, 4))
     with pytest.raises(RuntimeError, match=r"expected hidden state of shape \(1, 2, 5\), got \(1, 3, 5\)"):
         ember.nn.GRU(3, 5)(ember.zeros(4, 2, 3), ember.zeros(1, 3, 5))

@@ -20,7 +20,8 @@ def index(*arrays):
 
 
 TABLE = [
-    Case("repeat_interleave_dim", lambda L, a: a.repeat_interleave(3, dim=1), [(2, 3)], (M.Expand, M.Reshape)),
+    Case("repeat_interleave_dim", lambda L, a: a.repeat_interleave(3, dim=1), [(2, 3)],
+         (M.Expand, M.Reshape)),
     Case("repeat_interleave_neg_dim", lambda L, a: L.repeat_interleave(a, 2, dim=-3), [(2, 3, 2)],
          (M.Expand, M.Reshape)),
     Case("repeat_interleave_flat", lambda L, a: a.repeat_interleave(2), [(2, 3)], (M.Expand, M.Reshape)),
@@ -32,8 +33,10 @@ TABLE = [
     Case("meshgrid_xy", lambda L, a, b: L.meshgrid(a, b, indexing="xy"), [(2,), (3,)], (M.Expand, M.Reshape)),
     Case("meshgrid_list_0d", lambda L, a, b: L.meshgrid([a, b], indexing="ij"), [(), (3,)], (M.Expand,)),
     Case("diagonal", lambda L, a: a.diagonal() + 0, [(3, 4)], (I.AdvancedIndex,)),
-    Case("diagonal_offsets", lambda L, a: (a.diagonal(1), L.diagonal(a, -2), a.diagonal(9)), [(3, 4)], (I.AdvancedIndex,)),
-    Case("diagonal_dims", lambda L, a: (a.diagonal(0, 1, 2), a.diagonal(1, -1, 0)), [(2, 3, 4)], (I.AdvancedIndex,)),
+    Case("diagonal_offsets", lambda L, a: (a.diagonal(1), L.diagonal(a, -2), a.diagonal(9)), [(3, 4)],
+         (I.AdvancedIndex,)),
+    Case("diagonal_dims", lambda L, a: (a.diagonal(0, 1, 2), a.diagonal(1, -1, 0)), [(2, 3, 4)],
+         (I.AdvancedIndex,)),
     Case("diag_of_matrix", lambda L, a: (L.diag(a), a.diag(-1)), [(4, 3)], (I.AdvancedIndex,)),
     Case("diag_of_vector", lambda L, a: (L.diag(a), a.diag(2), a.diag(-1)), [(3,)], (E.Where, M.Pad)),
     Case("trace", lambda L, a: a.trace() + L.trace(a.t()), [(3, 5)], (I.AdvancedIndex,)),
@@ -65,8 +68,10 @@ def test_isclose_and_allclose():
         theirs = torch.isclose(torch.tensor(a), torch.tensor(b), **kw)
         assert ours.dtype is ember.bool
         assert ours.tolist() == theirs.tolist(), kw
-        assert ember.tensor(a).allclose(ember.tensor(b), **kw) == torch.allclose(torch.tensor(a), torch.tensor(b), **kw)
-    assert ember.isclose(ember.tensor([[1, 2]]), ember.tensor([1, 3])).tolist() == [[True, False]]  # broadcast, ints
+        assert (ember.tensor(a).allclose(ember.tensor(b), **kw)
+                == torch.allclose(torch.tensor(a), torch.tensor(b), **kw))
+    # broadcast, ints
+    assert ember.isclose(ember.tensor([[1, 2]]), ember.tensor([1, 3])).tolist() == [[True, False]]
     assert ember.allclose(ember.tensor([inf]), ember.tensor([inf]))
     with pytest.raises(RuntimeError, match="isclose"):
         ember.isclose(ember.ones(2), ember.ones(3))
@@ -75,8 +80,10 @@ def test_isclose_and_allclose():
 def test_bincount():
     x = [0, 2, 2, 5]
     for kw in [{}, {"minlength": 8}, {"weights": [0.5, 1.0, 1.0, 2.0]}, {"weights": [1, 2, 3, 4]}]:
-        ours = ember.bincount(ember.tensor(x), **{k: ember.tensor(v) if k == "weights" else v for k, v in kw.items()})
-        theirs = torch.bincount(torch.tensor(x), **{k: torch.tensor(v) if k == "weights" else v for k, v in kw.items()})
+        ours = ember.bincount(ember.tensor(x),
+                              **{k: ember.tensor(v) if k == "weights" else v for k, v in kw.items()})
+        theirs = torch.bincount(torch.tensor(x),
+                                **{k: torch.tensor(v) if k == "weights" else v for k, v in kw.items()})
         assert ours.tolist() == theirs.tolist() and str(ours.dtype)[6:] == str(theirs.dtype)[6:], kw
     assert ember.tensor([], dtype=ember.long).bincount().tolist() == []
     for bad in (ember.tensor([-1, 2]), ember.tensor([[1]]), ember.tensor([1.0])):
@@ -87,8 +94,8 @@ def test_bincount():
 def test_new_factories_take_the_tensor_dtype():
     for lib in (ember, torch):
         x = lib.ones(2, dtype=lib.float64)
-        made = [x.new_zeros(2, 3), x.new_zeros((2,)), x.new_ones(1), x.new_full((2,), 7), x.new_tensor([1, 2]),
-                x.new_empty(3, dtype=lib.int64), x.new_zeros(2, requires_grad=True)]
+        made = [x.new_zeros(2, 3), x.new_zeros((2,)), x.new_ones(1), x.new_full((2,), 7),
+                x.new_tensor([1, 2]), x.new_empty(3, dtype=lib.int64), x.new_zeros(2, requires_grad=True)]
         got = [(str(t.dtype).split(".")[1], tuple(t.shape), t.requires_grad) for t in made]
         if lib is ember:
             ours = got
@@ -108,7 +115,7 @@ def test_conjugate_transposes_of_real_tensors():
     assert x.H.tolist() == x.T.tolist() and x.mH.tolist() == x.mT.tolist()
     assert ember.arange(24.0).reshape(2, 3, 4).mH.shape == (2, 4, 3)
     with pytest.raises(RuntimeError, match="H: expected a matrix"):
-        ember.ones(2, 2, 2).H
+        ember.ones(2, 2, 2).H  # noqa: B018
 
 
 @pytest.mark.parametrize("name", ["float16", "float32", "float64"])

@@ -100,8 +100,8 @@ def test_comparisons_are_bool_and_record_no_graph(cmp):
 
 def test_comparison_with_none():
     x = ember.ones(2)
-    assert (x == None) is False
-    assert (x != None) is True
+    assert (x == None) is False  # noqa: E711
+    assert (x != None) is True  # noqa: E711
 
 
 # ---- NumPy scalars behave as the Python numbers they hold -------------------------------------------

@@ -11,7 +11,8 @@ from ember.ops import movement as M
 
 # torch warns about two legacy forms that ember supports quietly (uint8 masks, scatter's reduce=)
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:indexing with dtype torch.uint8:UserWarning", "ignore:The reduce argument of torch.scatter:UserWarning"
+    "ignore:indexing with dtype torch.uint8:UserWarning",
+    "ignore:The reduce argument of torch.scatter:UserWarning",
 )
 
 X = [(4, 5, 6)]
@@ -51,7 +52,8 @@ def _distinct_rows(shape, ishape, dim):
 
 def _setitem(index, value_shape=None, scalar=None, fresh=False):
     def fn(L, a, *v):
-        out = L.zeros(a.shape, dtype=a.dtype) + 0.5 if fresh else a * 1  # a non-leaf (or a leaf not needing grad)
+        # a non-leaf (or a leaf not needing grad)
+        out = L.zeros(a.shape, dtype=a.dtype) + 0.5 if fresh else a * 1
         out[index(L)] = scalar if scalar is not None else v[0]
         return out
 
@@ -81,7 +83,8 @@ TABLE = [
     Case("tensor_0d", lambda L, a: a[L.tensor(2)], X, (I.AdvancedIndex,)),
     Case("tensor_int32", lambda L, a: a[:, L.tensor([4, 0], dtype=L.int32)], X, (I.AdvancedIndex,)),
     Case("two_lists", lambda L, a: a[[0, 1, 3], [4, 0, 0]], X, (I.AdvancedIndex,)),
-    Case("broadcast_arrays", lambda L, a: a[L.tensor([[0], [2]]), :, L.tensor([1, 2, 5])], X, (I.AdvancedIndex,)),
+    Case("broadcast_arrays", lambda L, a: a[L.tensor([[0], [2]]), :, L.tensor([1, 2, 5])], X,
+         (I.AdvancedIndex,)),
     Case("slice_then_list", lambda L, a: a[:, [1, 1, 3]], X, (I.AdvancedIndex,)),
     Case("arrays_apart", lambda L, a: a[[0, 1], :, [2, 3]], X, (I.AdvancedIndex,)),
     Case("int_outside_arrays", lambda L, a: a[0, :, [1, 2]], X, (I.AdvancedIndex,)),
@@ -145,7 +148,8 @@ TABLE = [
     Case("nonzero_0d", lambda L, a: (a > 5).nonzero(), [()], (), grad=False, gradcheck=False),
     Case("argwhere", lambda L, a: (a > 0).argwhere(), MAT, (), grad=False, gradcheck=False),
     # ---- setitem on a graph: x[index] = v ------------------------------------------------------------
-    Case("setitem_slice_tensor", _setitem(lambda L: (slice(1, None), [0, 2])), [(3, 4), (2, 2)], (I.IndexPut,)),
+    Case("setitem_slice_tensor", _setitem(lambda L: (slice(1, None), [0, 2])), [(3, 4), (2, 2)],
+         (I.IndexPut,)),
     Case("setitem_broadcast_value", _setitem(lambda L: (slice(None), 1)), [(3, 4), (1,)], (I.IndexPut,)),
     Case("setitem_scalar", _setitem(lambda L: 0, scalar=0.25), [(3, 4)], (I.IndexPut,)),
     Case("setitem_int_outside", _setitem(lambda L: (0, slice(None), [1, 2])), [(2, 3, 4), (3, 2)],
@@ -308,7 +312,8 @@ def _set_leaf():
 
 ERRORS = [
     ("int_oob", IndexError, r"getitem: index 5 is out of bounds for dimension 0 with size 2", lambda: A[5]),
-    ("int_oob_neg", IndexError, r"getitem: index -3 is out of bounds for dimension 0 with size 2", lambda: A[-3]),
+    ("int_oob_neg", IndexError, r"getitem: index -3 is out of bounds for dimension 0 with size 2",
+     lambda: A[-3]),
     ("int_oob_later_dim", IndexError, r"getitem: index 3 is out of bounds for dimension 1 with size 3",
      lambda: A[:, 3]),
     ("tensor_oob", IndexError, r"getitem: index 2 is out of bounds for dimension 0 with size 2",
@@ -331,20 +336,21 @@ ERRORS = [
      r"tensors, got ember.float32"), lambda: A[ember.tensor([1.0])]),
     ("int16_tensor_index", IndexError, r"tensors used as indices must be long, int, byte or bool",
      lambda: A[ember.tensor([1], dtype=ember.int16)]),
-    ("mask_shape", IndexError, (r"getitem: the shape of the mask \[3\] at index 0 does not match the shape of the "
-     r"indexed tensor \[2, 3, 4\] at index 0"), lambda: A[ember.tensor([True, False, True])]),
-    ("mask_shape_later", IndexError, (r"the shape of the mask \[3, 5\] at index 1 does not match the shape of "
-     r"the indexed tensor \[2, 3, 4\] at index 2"), lambda: A[0, ember.ones(3, 5).bool()]),
-    ("broadcast", IndexError, (r"getitem: shape mismatch: indexing tensors could not be broadcast together with "
-     r"shapes \[2\], \[3\]"), lambda: A[[0, 1], [0, 1, 2]]),
+    ("mask_shape", IndexError, (r"getitem: the shape of the mask \[3\] at index 0 does not match the shape "
+     r"of the indexed tensor \[2, 3, 4\] at index 0"), lambda: A[ember.tensor([True, False, True])]),
+    ("mask_shape_later", IndexError, (r"the shape of the mask \[3, 5\] at index 1 does not match the shape "
+     r"of the indexed tensor \[2, 3, 4\] at index 2"), lambda: A[0, ember.ones(3, 5).bool()]),
+    ("broadcast", IndexError, (r"getitem: shape mismatch: indexing tensors could not be broadcast together "
+     r"with shapes \[2\], \[3\]"), lambda: A[[0, 1], [0, 1, 2]]),
     ("mask_0d_with_arrays", IndexError, r"getitem: a 0-d bool index cannot be combined with index tensors",
      lambda: A[True, [0, 1]]),
-    ("setitem_leaf", RuntimeError, (r"setitem: a leaf Variable that requires grad is being used in an in-place "
-     r"operation"), _set_leaf),
+    ("setitem_leaf", RuntimeError, (r"setitem: a leaf Variable that requires grad is being used in an "
+     r"in-place operation"), _set_leaf),
     ("setitem_oob", IndexError, r"setitem: index 5 is out of bounds for dimension 0 with size 3",
      lambda: _set(ember.zeros(3), 5, 1.0)),
-    ("setitem_shape", RuntimeError, (r"setitem: shape mismatch: value tensor of shape \[3\] cannot be broadcast "
-     r"to indexing result of shape \[2\]"), lambda: _set(ember.zeros(3), slice(0, 2), ember.ones(3))),
+    ("setitem_shape", RuntimeError, (r"setitem: shape mismatch: value tensor of shape \[3\] cannot be "
+     r"broadcast to indexing result of shape \[2\]"),
+     lambda: _set(ember.zeros(3), slice(0, 2), ember.ones(3))),
     ("setitem_shape_adv", RuntimeError, (r"value tensor of shape \[2, 2\] cannot be broadcast to indexing "
      r"result of shape \[3, 4\]"), lambda: _set(ember.zeros(2, 3, 4), 0, ember.ones(2, 2))),
     ("setitem_expanded", RuntimeError, r"setitem: the tensor of shape \(3, 4\) is read-only here",
@@ -353,11 +359,13 @@ ERRORS = [
      lambda: _set(ember.zeros(3), 0, "x")),
     ("gather_dtype", RuntimeError, r"gather: expected dtype int32/int64 for index, got ember.float32",
      lambda: MATRIX.gather(1, IDX.float())),
-    ("gather_not_tensor", TypeError, r"gather: index must be a Tensor, got list", lambda: MATRIX.gather(1, [0])),
+    ("gather_not_tensor", TypeError, r"gather: index must be a Tensor, got list",
+     lambda: MATRIX.gather(1, [0])),
     ("gather_ndim", RuntimeError, (r"gather: index tensor must have the same number of dimensions as input "
      r"tensor"), lambda: MATRIX.gather(1, ember.tensor([0, 1]))),
-    ("gather_size", RuntimeError, (r"gather: size does not match at dimension 0: expected index \[4, 2\] to be no "
-     r"larger than self \[3, 4\] apart from dimension 1"), lambda: MATRIX.gather(1, ember.zeros(4, 2).long())),
+    ("gather_size", RuntimeError, (r"gather: size does not match at dimension 0: expected index \[4, 2\] "
+     r"to be no larger than self \[3, 4\] apart from dimension 1"),
+     lambda: MATRIX.gather(1, ember.zeros(4, 2).long())),
     ("gather_oob", RuntimeError, r"gather: index 5 is out of bounds for dimension 1 with size 4",
      lambda: MATRIX.gather(1, ember.tensor([[0, 5]]))),
     ("gather_negative", RuntimeError, r"gather: index -1 is out of bounds for dimension 1 with size 4",
@@ -369,11 +377,13 @@ ERRORS = [
      lambda: MATRIX.scatter(1, IDX, ember.ones(2, 2, dtype=ember.float64))),
     ("scatter_src_small", RuntimeError, r"scatter: expected index \[2, 2\] to be no larger than src \[1, 1\]",
      lambda: MATRIX.scatter(1, IDX, ember.ones(1, 1))),
-    ("scatter_src_ndim", RuntimeError, r"scatter: index tensor must have the same number of dimensions as src",
+    ("scatter_src_ndim", RuntimeError,
+     r"scatter: index tensor must have the same number of dimensions as src",
      lambda: MATRIX.scatter(1, IDX, ember.ones(2))),
     ("scatter_oob", RuntimeError, r"scatter: index 9 is out of bounds for dimension 1 with size 4",
      lambda: MATRIX.scatter(1, ember.tensor([[0, 9]]), 1.0)),
-    ("scatter_nothing", TypeError, r"scatter: expected a src tensor or a value", lambda: MATRIX.scatter(1, IDX)),
+    ("scatter_nothing", TypeError, r"scatter: expected a src tensor or a value",
+     lambda: MATRIX.scatter(1, IDX)),
     ("scatter_value_type", TypeError, r"scatter: value must be a number, got str",
      lambda: MATRIX.scatter(1, IDX, value="x")),
     ("scatter_reduce", ValueError, r"scatter: reduce must be 'add' here", lambda: MATRIX.scatter(1, IDX, 1.0,
@@ -386,7 +396,8 @@ ERRORS = [
      lambda: MATRIX.index_select(0, ember.tensor([[0, 2]]))),
     ("index_select_oob", IndexError, r"index_select: index 3 is out of range for dimension 0 with size 3",
      lambda: MATRIX.index_select(0, ember.tensor([3]))),
-    ("index_select_negative", IndexError, r"index_select: index -1 is out of range for dimension 1 with size 4",
+    ("index_select_negative", IndexError,
+     r"index_select: index -1 is out of range for dimension 1 with size 4",
      lambda: MATRIX.index_select(-1, ember.tensor([-1]))),
     ("index_select_0d_many", IndexError, r"index_select: index to a 0-d tensor can have only 1 value, got 2",
      lambda: ember.tensor(1.0).index_select(0, ember.tensor([0, 0]))),
@@ -398,14 +409,17 @@ ERRORS = [
      lambda: MATRIX.masked_select(ember.tensor([True, False, True]))),
     ("take_along_ndim", RuntimeError, (r"take_along_dim: input and indices should have the same number of "
      r"dimensions, but got 2 and 1"), lambda: ember.take_along_dim(MATRIX, ember.tensor([0]), 1)),
-    ("take_along_broadcast", RuntimeError, r"take_along_dim: shapes \(3, 1\) and \(2, 1\) are not broadcastable",
+    ("take_along_broadcast", RuntimeError,
+     r"take_along_dim: shapes \(3, 1\) and \(2, 1\) are not broadcastable",
      lambda: ember.take_along_dim(MATRIX, ember.zeros(2, 1).long(), 1)),
-    ("select_0d", IndexError, r"select: cannot be applied to a 0-dim tensor", lambda: ember.tensor(1.0).select(0, 0)),
+    ("select_0d", IndexError, r"select: cannot be applied to a 0-dim tensor",
+     lambda: ember.tensor(1.0).select(0, 0)),
     ("select_oob", IndexError, r"select: index 5 out of range for tensor of size \[3, 4\] at dimension 1",
      lambda: MATRIX.select(1, 5)),
     ("unbind_0d", IndexError, r"unbind: dimension specified as 0 but tensor has no dimensions",
      lambda: ember.tensor(1.0).unbind()),
-    ("functional_not_tensor", TypeError, r"gather: expected a Tensor, got list", lambda: ember.gather([1.0], 0, IDX)),
+    ("functional_not_tensor", TypeError, r"gather: expected a Tensor, got list",
+     lambda: ember.gather([1.0], 0, IDX)),
 ]
 
 

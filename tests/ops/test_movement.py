@@ -88,8 +88,8 @@ TABLE = [
     Case("cat_skips_legacy_empty", lambda L, a, b: L.cat([a, b]), [(2, 3), (0,)], (M.Concatenate,),
          gradcheck=False),
     Case("cat_promotes", lambda L, a, b: L.cat([a, b.double()]), [(2, 3), (1, 3)], (M.Concatenate, E.Cast)),
-    Case("cat_int", lambda L, a, b: L.cat([a, b], 0), [(2,), (3,)], (M.Concatenate,), dtypes=["int64", "int64"],
-         grad=False, gradcheck=False),
+    Case("cat_int", lambda L, a, b: L.cat([a, b], 0), [(2,), (3,)], (M.Concatenate,),
+         dtypes=["int64", "int64"], grad=False, gradcheck=False),
     Case("stack", lambda L, a, b: L.stack([a, b]), [(2, 3), (2, 3)], (M.Reshape, M.Concatenate)),
     Case("stack_neg_dim", lambda L, a, b, c: L.stack((a, b, c), -1), [(2, 3)] * 3, (M.Concatenate,)),
     Case("stack_0d", lambda L, a, b: L.stack([a, b]), [(), ()], (M.Concatenate,)),
@@ -176,26 +176,28 @@ S = ember.tensor(1.0)
 
 ERRORS = [
     ("narrow_0d", RuntimeError, r"narrow: cannot be applied to a 0-dim tensor", lambda: S.narrow(0, 0, 1)),
-    ("narrow_start", IndexError, r"narrow: start out of range \(expected to be in range of \[-3, 3\], but got 5\)",
+    ("narrow_start", IndexError,
+     r"narrow: start out of range \(expected to be in range of \[-3, 3\], but got 5\)",
      lambda: X.narrow(0, 5, 1)),
-    ("narrow_length", RuntimeError, r"narrow: length must be non-negative, got -1", lambda: X.narrow(0, 1, -1)),
+    ("narrow_length", RuntimeError, r"narrow: length must be non-negative, got -1",
+     lambda: X.narrow(0, 1, -1)),
     ("narrow_exceeds", RuntimeError, r"narrow: start \(2\) \+ length \(2\) exceeds dimension size \(3\)",
      lambda: X.narrow(0, 2, 2)),
     ("narrow_dim", IndexError, r"narrow: dimension out of range", lambda: X.narrow(2, 0, 1)),
     ("split_0d", RuntimeError, r"split: expects at least a 1-dimensional tensor", lambda: S.split(1)),
-    ("split_zero", RuntimeError, (r"split: split_size can only be 0 if dimension size is 0, but got dimension "
-     r"size of 3"), lambda: X.split(0)),
+    ("split_zero", RuntimeError, (r"split: split_size can only be 0 if dimension size is 0, but got "
+     r"dimension size of 3"), lambda: X.split(0)),
     ("split_negative", RuntimeError, r"split: expects split_size be non-negative, but got split_size=-1",
      lambda: X.split(-1)),
-    ("split_sum", RuntimeError, (r"split_with_sizes: expects split_sizes to sum exactly to 3 \(input tensor's "
-     r"size at dimension 0\), but got split_sizes=\[1, 1\]"), lambda: X.split([1, 1])),
+    ("split_sum", RuntimeError, (r"split_with_sizes: expects split_sizes to sum exactly to 3 \(input "
+     r"tensor's size at dimension 0\), but got split_sizes=\[1, 1\]"), lambda: X.split([1, 1])),
     ("split_negative_sizes", RuntimeError, r"split_with_sizes: expects split_sizes have only non-negative",
      lambda: X.split([1, -1, 3])),
     ("chunk_0d", RuntimeError, r"chunk: expects at least a 1-dimensional tensor", lambda: S.chunk(1)),
     ("chunk_zero", RuntimeError, r"chunk: expects `chunks` to be greater than 0, got: 0", lambda: X.chunk(0)),
     ("flip_repeated", RuntimeError, r"flip: dim \(0, -2\) appears multiple times", lambda: X.flip(0, -2)),
-    ("flip_dim", IndexError, r"flip: dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)",
-     lambda: X.flip(3)),
+    ("flip_dim", IndexError,
+     r"flip: dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)", lambda: X.flip(3)),
     ("fliplr_1d", RuntimeError, r"fliplr: input must be >= 2-d, got 1-d", lambda: ember.zeros(3).fliplr()),
     ("flipud_0d", RuntimeError, r"flipud: input must be >= 1-d, got 0-d", lambda: S.flipud()),
     ("roll_align", RuntimeError, r"roll: shifts and dimensions must align. shifts: 2, dims: 1",
@@ -205,14 +207,15 @@ ERRORS = [
     ("roll_0d_dim", IndexError, r"roll: dimension specified as 0 but tensor has no dimensions",
      lambda: S.roll(1, 0)),
     ("roll_dim", IndexError, r"roll: dimension out of range", lambda: X.roll(1, 3)),
-    ("movedim_len", RuntimeError, (r"movedim: invalid source or destination dims: source \(\[0, 1\] dims\) should "
-     r"contain the same number of dims as destination \(\[1\] dims\)"), lambda: X.movedim((0, 1), (1,))),
+    ("movedim_len", RuntimeError, (r"movedim: invalid source or destination dims: source \(\[0, 1\] dims\) "
+     r"should contain the same number of dims as destination \(\[1\] dims\)"),
+     lambda: X.movedim((0, 1), (1,))),
     ("movedim_repeat", RuntimeError, r"movedim: repeated dim in `source` \(\[0, 0\]\)",
      lambda: X.movedim((0, 0), (1, 0))),
     ("movedim_repeat_dst", RuntimeError, r"movedim: repeated dim in `destination` \(\[1, -1\]\)",
      lambda: X.movedim((0, 1), (1, -1))),
-    ("repeat_few", RuntimeError, (r"repeat: number of dimensions of repeat dims can not be smaller than number "
-     r"of dimensions of tensor"), lambda: X.repeat(2)),
+    ("repeat_few", RuntimeError, (r"repeat: number of dimensions of repeat dims can not be smaller than "
+     r"number of dimensions of tensor"), lambda: X.repeat(2)),
     ("repeat_negative", RuntimeError, (r"repeat: trying to create tensor with negative dimension: repeats "
      r"\[2, -1\]"), lambda: X.repeat(2, -1)),
     ("tril_1d", RuntimeError, r"tril: input tensor must have at least 2 dimensions, got shape \(3,\)",
@@ -222,21 +225,25 @@ ERRORS = [
     ("cat_empty", ValueError, r"cat: expected a non-empty list of Tensors", lambda: ember.cat([])),
     ("cat_tensor", TypeError, r"cat: argument 'tensors' must be a tuple or list of Tensors, not Tensor",
      lambda: ember.cat(X)),
-    ("cat_not_tensor", TypeError, r"cat: expected a Tensor at position 1, got int", lambda: ember.cat([X, 1])),
+    ("cat_not_tensor", TypeError, r"cat: expected a Tensor at position 1, got int",
+     lambda: ember.cat([X, 1])),
     ("cat_0d", RuntimeError, r"cat: zero-dimensional tensor \(at position 0\) cannot be concatenated",
      lambda: ember.cat([S, S])),
     ("cat_ndim", RuntimeError, r"cat: tensors must have same number of dimensions: got 2 and 1",
      lambda: ember.cat([X, ember.ones(4)])),
-    ("cat_sizes", RuntimeError, (r"cat: sizes of tensors must match except in dimension 0. Expected size 4 but "
-     r"got size 3 for tensor number 1 in the list"), lambda: ember.cat([X, ember.ones(2, 3)])),
-    ("cat_dim", IndexError, r"cat: dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)",
+    ("cat_sizes", RuntimeError, (r"cat: sizes of tensors must match except in dimension 0. Expected size 4 "
+     r"but got size 3 for tensor number 1 in the list"), lambda: ember.cat([X, ember.ones(2, 3)])),
+    ("cat_dim", IndexError,
+     r"cat: dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)",
      lambda: ember.cat([X, X], 2)),
     ("stack_empty", RuntimeError, r"stack: expects a non-empty TensorList", lambda: ember.stack([])),
-    ("stack_sizes", RuntimeError, (r"stack: expects each tensor to be equal size, but got \[3, 4\] at entry 0 "
-     r"and \[2, 3\] at entry 1"), lambda: ember.stack([X, ember.ones(2, 3)])),
-    ("stack_dim", IndexError, r"stack: dimension out of range \(expected to be in range of \[-3, 2\], but got 3\)",
+    ("stack_sizes", RuntimeError, (r"stack: expects each tensor to be equal size, but got \[3, 4\] at entry "
+     r"0 and \[2, 3\] at entry 1"), lambda: ember.stack([X, ember.ones(2, 3)])),
+    ("stack_dim", IndexError,
+     r"stack: dimension out of range \(expected to be in range of \[-3, 2\], but got 3\)",
      lambda: ember.stack([X, X], 3)),
-    ("pad_odd", RuntimeError, r"pad: padding length must be divisible by 2, got 1", lambda: ember_pad(X, (1,))),
+    ("pad_odd", RuntimeError, r"pad: padding length must be divisible by 2, got 1",
+     lambda: ember_pad(X, (1,))),
     ("pad_long", RuntimeError, (r"pad: padding length should be less than or equal to two times the input "
      r"dimension but got padding length 6 and input of dimension 2"), lambda: ember_pad(X, (1,) * 6)),
     ("pad_mode", NotImplementedError, r"pad: unrecognised padding mode 'foo'",
@@ -267,8 +274,8 @@ ERRORS = [
      lambda: ember.zeros(1, 2, 3).t()),
     ("expand_fewer", RuntimeError, r"expand: the number of sizes provided \(1\) must be greater or equal",
      lambda: X.expand(4)),
-    ("expand_mismatch", RuntimeError, (r"expand: the expanded size of the tensor \(5\) must match the existing "
-     r"size \(4\) at non-singleton dimension 1"), lambda: X.expand(3, 5)),
+    ("expand_mismatch", RuntimeError, (r"expand: the expanded size of the tensor \(5\) must match the "
+     r"existing size \(4\) at non-singleton dimension 1"), lambda: X.expand(3, 5)),
     ("expand_new_minus1", RuntimeError, r"expand: -1 is not allowed in a leading, new dimension",
      lambda: X.expand(-1, 3, 4)),
     ("unsqueeze_dim", IndexError, r"unsqueeze: dimension out of range", lambda: X.unsqueeze(3)),

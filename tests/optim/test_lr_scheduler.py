@@ -244,7 +244,7 @@ def test_resume_with_last_epoch_needs_initial_lr():
     ):
         ember.optim.lr_scheduler.StepLR(opt, step_size=2, last_epoch=3)
     topt = make_optimizer(torch, "SGD")
-    for lib, o in ((ember, opt), (torch, topt)):
+    for _lib, o in ((ember, opt), (torch, topt)):
         for g in o.param_groups:
             g["initial_lr"] = g["lr"]
     ours = ember.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5, last_epoch=3)

@@ -47,12 +47,12 @@ from ember.nn.modules.sparse import Embedding
 from ember.nn.modules.upsampling import Upsample
 
 __all__ = [
-    "ELU", "GELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6",
-    "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus", "Tanh", "MultiheadAttention", "BatchNorm1d",
-    "BatchNorm2d", "BatchNorm3d", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
-    "Dropout", "Flatten", "Unflatten", "Bilinear", "Identity", "Linear", "BCELoss", "BCEWithLogitsLoss",
-    "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss", "GroupNorm",
-    "LayerNorm", "RMSNorm", "Embedding", "Upsample", "RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
-    "GRUCell",
+    "ELU", "GELU", "GLU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax",
+    "Mish", "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Softmin", "Softplus", "Tanh",
+    "MultiheadAttention", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ModuleDict", "ModuleList",
+    "ParameterDict", "ParameterList", "Sequential", "Dropout", "Flatten", "Unflatten", "Bilinear", "Identity",
+    "Linear", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss",
+    "MSELoss", "NLLLoss", "SmoothL1Loss", "GroupNorm", "LayerNorm", "RMSNorm", "Embedding", "Upsample",
+    "RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     *_conv, *_pool,
 ]

@@ -46,11 +46,11 @@ class _ConvNd(Module):
         if groups <= 0:
             raise ValueError(f"{cls}: groups must be a positive integer, got {groups}")
         if in_channels % groups:
-            raise ValueError(f"{cls}: in_channels must be divisible by groups, got in_channels={in_channels}, "
-                             f"groups={groups}")
+            raise ValueError(f"{cls}: in_channels must be divisible by groups, "
+                             f"got in_channels={in_channels}, groups={groups}")
         if out_channels % groups:
-            raise ValueError(f"{cls}: out_channels must be divisible by groups, got out_channels={out_channels}, "
-                             f"groups={groups}")
+            raise ValueError(f"{cls}: out_channels must be divisible by groups, "
+                             f"got out_channels={out_channels}, groups={groups}")
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"{cls}: padding_mode must be one of {_PADDING_MODES}, but got "
                              f"padding_mode={padding_mode!r}")
@@ -59,7 +59,9 @@ class _ConvNd(Module):
         self.dilation = _tuple(dilation, d, "dilation", cls)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
-                raise ValueError(f"{cls}: invalid padding string {padding!r}, should be one of ('same', 'valid')")
+                raise ValueError(
+                    f"{cls}: invalid padding string {padding!r}, should be one of ('same', 'valid')"
+                )
             if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError(f"{cls}: padding='same' is not supported for strided convolutions")
             self.padding: Any = padding
@@ -223,7 +225,9 @@ class _ConvTranspose(_ConvNd):
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         out_pad = self.output_padding if output_size is None else self._output_padding(input, output_size)
         conv = F.conv_transpose1d if self._d == 1 else F.conv_transpose2d
-        return conv(input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation)
+        return conv(
+            input, self.weight, self.bias, self.stride, self.padding, out_pad, self.groups, self.dilation
+        )
 
     def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
         """The output_padding that gives ``output_size`` (which may include batch and channel)."""

@@ -66,12 +66,14 @@ class RNNBase(Module):
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size is not supported")
         if not 0.0 <= dropout <= 1.0 or isinstance(dropout, bool):
-            raise ValueError(f"{name}: dropout should be a number in range [0, 1] representing the probability "
-                             f"of an element being zeroed, got {dropout}")
+            raise ValueError(f"{name}: dropout should be a number in range [0, 1] representing the "
+                             f"probability of an element being zeroed, got {dropout}")
         if hidden_size <= 0 or num_layers <= 0:
             raise ValueError(f"{name}: hidden_size and num_layers must be positive, got {hidden_size} and "
                              f"{num_layers}")
-        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.mode, self.input_size, self.hidden_size, self.num_layers = (
+            mode, input_size, hidden_size, num_layers
+        )
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
         gate_size = _GATES[mode] * hidden_size
@@ -106,15 +108,17 @@ class RNNBase(Module):
         name = type(self).__name__
         lstm = self.mode == "LSTM"
         if input.ndim not in (2, 3):
-            raise ValueError(f"{name}: expected input of 2 (unbatched) or 3 dims, got shape {tuple(input.shape)}")
+            raise ValueError(
+                f"{name}: expected input of 2 (unbatched) or 3 dims, got shape {tuple(input.shape)}"
+            )
         batched = input.ndim == 3
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)  # (L, N, H_in): time first inside
         steps, n = x.shape[0], x.shape[1]
         if x.shape[2] != self.input_size:
-            raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, "
-                               f"got {x.shape[2]}")
+            raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. "
+                               f"Expected {self.input_size}, got {x.shape[2]}")
         dirs = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * dirs, n, self.hidden_size)
         if hx is None:
@@ -127,7 +131,9 @@ class RNNBase(Module):
                 c0 = c0.unsqueeze(1) if c0 is not None else None
             for what, t in (("hidden", h0), ("cell", c0)):
                 if t is not None and tuple(t.shape) != state_shape:
-                    raise RuntimeError(f"{name}: expected {what} state of shape {state_shape}, got {tuple(t.shape)}")
+                    raise RuntimeError(
+                        f"{name}: expected {what} state of shape {state_shape}, got {tuple(t.shape)}"
+                    )
         finals_h, finals_c = [], []
         for layer in range(self.num_layers):
             outs = []
@@ -200,13 +206,13 @@ class RNN(RNNBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: Any = None, dtype: Any = None) -> None:
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         self.nonlinearity = nonlinearity
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, dtype=dtype)
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size,
+                         num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype)
 
 
 class LSTM(RNNBase):
@@ -233,10 +239,10 @@ class LSTM(RNNBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device: Any = None, dtype: Any = None) -> None:
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, dtype=dtype)
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: Any = None, dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, dtype=dtype)
 
 
 class GRU(RNNBase):
@@ -265,8 +271,8 @@ class GRU(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device: Any = None, dtype: Any = None) -> None:
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype=dtype)
 
 
 class _CellBase(Module):
@@ -288,7 +294,9 @@ class _CellBase(Module):
     def _begin(self, input: Tensor, hx: Any) -> tuple[Tensor, bool]:
         name = type(self).__name__
         if input.ndim not in (1, 2):
-            raise ValueError(f"{name}: expected input of 1 (unbatched) or 2 dims, got shape {tuple(input.shape)}")
+            raise ValueError(
+                f"{name}: expected input of 1 (unbatched) or 2 dims, got shape {tuple(input.shape)}"
+            )
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{name}: input has inconsistent input_size: got {input.shape[-1]} expected "
                                f"{self.input_size}")

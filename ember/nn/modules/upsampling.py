@@ -39,6 +39,10 @@ class Upsample(Module):
                              recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self) -> str:
-        what = f"size={self.size}" if self.size is not None else f"scale_factor={float(self.scale_factor)!r}" \
-            if not isinstance(self.scale_factor, (tuple, list)) else f"scale_factor={tuple(self.scale_factor)}"
+        what = (
+            f"size={self.size}" if self.size is not None
+            else f"scale_factor={float(self.scale_factor)!r}"
+            if not isinstance(self.scale_factor, (tuple, list))
+            else f"scale_factor={tuple(self.scale_factor)}"
+        )
         return f"{what}, mode={self.mode!r}"
