@@ -49,12 +49,16 @@ class Function:
     Attributes:
         needs_input_grad: one bool per input, True where that input requires grad.
         inputs: the input Tensors, kept while the graph is alive (``None`` once freed).
+        parents: the Function that made each input (``None`` for leaves), fixed when this
+            one runs: a later in-place write that gives an input a new ``grad_fn``
+            (``x[i] = v``) must not reroute the gradients of what was computed before it.
         differentiable: class flag; False for operations such as comparisons whose
             outputs never require grad and record no graph node.
     """
 
     differentiable: bool = True
     inputs: tuple[Tensor, ...] | None = None
+    parents: tuple[Function | None, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
     _hooks: list | None = None
     _stamp: int = 0
@@ -94,6 +98,12 @@ class Function:
             _check_forward(ctx, out)
         if record and _grad_state.enabled and cls.differentiable:
             ctx.inputs = inputs
+            if n == 2:
+                ctx.parents = (a._ctx, b._ctx)
+            elif n == 1:
+                ctx.parents = (a._ctx,)
+            else:
+                ctx.parents = tuple([t._ctx for t in inputs])
             ctx._stamp = inplace_clock.now
             return _make_tensor(out, ctx)
         return _make_tensor(out, None)
@@ -106,7 +116,7 @@ class Function:
     @property
     def next_functions(self) -> tuple[Function | None, ...]:
         """The Functions that produced this Function's inputs (None for leaves)."""
-        return tuple(t._ctx for t in (self.inputs or ()))
+        return self.parents
 
     def register_hook(self, hook: Any) -> None:
         """Call ``hook(grad)`` with the output's gradient before this backward runs."""

@@ -67,8 +67,7 @@ def to_dot(tensor: Any, max_nodes: int = MAX_NODES, params: dict[str, Any] | Non
             break
         label = f"{fn.name()}\\n{_shape(out.shape)} {out.dtype.name}"
         lines.append(f'  f{id(fn)} [shape=ellipse, label="{label}"];')
-        for t in fn.inputs or ():
-            p = t._ctx
+        for t, p in zip(fn.inputs or (), fn.parents):
             if p is not None:
                 lines.append(f"  f{id(p)} -> f{id(fn)};")
                 if id(p) not in seen:

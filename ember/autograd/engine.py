@@ -32,11 +32,9 @@ def dependencies(roots: list[Function]) -> dict[Function, int]:
     push, pop = stack.append, stack.pop
     while stack:
         fn = pop()
-        inputs = fn.inputs
-        if inputs is None:
+        if fn.inputs is None:
             raise _freed_error(fn)
-        for t in inputs:
-            p = t._ctx
+        for p in fn.parents:
             if p is not None:
                 if p in deps:
                     deps[p] += 1
@@ -170,10 +168,11 @@ def run_backward(
                         f"{fn.name()}.backward returned {len(res)} gradients, but the operation has "
                         f"{len(inputs)} inputs"
                     )
+            parents, needs = fn.parents, fn.needs_input_grad
             for i, t in enumerate(inputs):
-                p = t._ctx
+                p = parents[i]
                 gi = res[i] if res else None
-                if gi is not None and t.requires_grad:
+                if gi is not None and needs[i]:
                     if gi.shape != t._buf.shape:
                         gi = _fit(fn, i, gi, t)
                     if anomaly:

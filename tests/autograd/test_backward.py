@@ -327,3 +327,25 @@ def test_split_pieces_add_into_one_gradient():
     q, k, v = y.split(2, dim=1)
     gq, gy = ember.autograd.grad((q * 2 + k * 3 + v * 4).sum(), [q, y])
     assert gq.tolist() == [[2.0, 2.0]] * 2 and gy.tolist() == [[2.0, 2.0, 3.0, 3.0, 4.0, 4.0]] * 2
+
+
+def _write_after_use(lib):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    w = y + 1  # computed from y before the write below
+    y[0] = 5.0  # gives y a new grad_fn; w's gradient must still reach all of x
+    v = lib.tensor([0.5], requires_grad=True)
+    y[1:2] = v * 3
+    (w.sum() + (y * y).sum()).backward()
+    return x.grad.tolist(), v.grad.tolist()
+
+
+def test_a_write_into_a_tensor_does_not_reroute_earlier_uses():
+    """Graph edges are fixed when an operation runs: a later ``y[i] = v`` (a new grad_fn for y)
+    leaves the gradient of what was computed from the old y unchanged, as in PyTorch."""
+    assert _write_after_use(ember) == _write_after_use(torch)
+    x = ember.ones(2, requires_grad=True)
+    y = x * 1
+    z = y * 3
+    y[0] = 0.0
+    assert z.grad_fn.next_functions[0] is not y.grad_fn  # the Mul that made the old y
