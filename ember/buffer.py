@@ -366,6 +366,10 @@ class Buffer:
     def is_view(self) -> bool:
         """True when the memory belongs to another array (a view, a broadcast, a slice)."""
         raise NotImplementedError
+    def memory_is_private(self) -> bool:
+        """True when no other array looks at this buffer's memory (no view of it, and it is no view),
+        so writing into it changes no other tensor behind autograd's back."""
+        raise NotImplementedError
     def add_(self, o: Any, alpha: float = 1.0) -> None:
         """In-place ``self += alpha * o``."""
         raise NotImplementedError

@@ -28,6 +28,13 @@ __all__ = ["addcdiv", "addcmul"]
 def _operands(t: TensorCore, op: str, *others: Any) -> list[Buffer]:
     """Check an in-place update of ``t`` by ``others``; return their buffers in ``t``'s dtype."""
     check_inplace(t, op)
+    from ember.autograd.grad_mode import state
+
+    if state.enabled and any(isinstance(o, TensorCore) and o.requires_grad for o in others):
+        raise RuntimeError(
+            f"{op}: an operand requires grad, and this in-place update is not recorded in the graph; "
+            f"use the out-of-place form ({op.rstrip('_')}) or ember.no_grad()"
+        )
     buf = t._buf
     d = buf.dtype
     if not d.is_floating_point:

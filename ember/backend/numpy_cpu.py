@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import warnings
 from typing import Any
 
@@ -835,6 +836,14 @@ class NumpyBuffer(Buffer):
         """True when the memory belongs to another array (a view, a broadcast, a slice)."""
         d = self.data
         return d.__class__ is _ndarray and (d.base is not None or not d.flags.writeable)
+
+    def memory_is_private(self) -> bool:
+        d = self.data
+        if d.__class__ is not _ndarray:
+            return True  # a NumPy scalar: immutable, nothing can look into it
+        # every view of d holds a reference to it; here d is referenced by self.data, the
+        # local name d and getrefcount's argument
+        return d.base is None and d.flags.writeable and sys.getrefcount(d) <= 3
 
     # ---- in-place update arithmetic (optimizers) ------------------------------------
     # ``self += value * f(a, b)`` in one call, writing into self's memory; a large temporary
