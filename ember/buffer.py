@@ -30,6 +30,7 @@ the Function that asks then composes the same formula from the primitives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ember import dtypes
@@ -298,10 +299,10 @@ class Buffer:
     def triu(self, k: int) -> Buffer:
         raise NotImplementedError
     @staticmethod
-    def concatenate(bufs: list[Buffer], axis: int) -> Buffer:
+    def concatenate(bufs: Sequence[Buffer], axis: int) -> Buffer:
         raise NotImplementedError
     @staticmethod
-    def stack(bufs: list[Buffer], axis: int) -> Buffer:
+    def stack(bufs: Sequence[Buffer], axis: int) -> Buffer:
         raise NotImplementedError
     def windows(
         self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],

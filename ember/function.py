@@ -57,7 +57,7 @@ class Function:
     """
 
     differentiable: bool = True
-    inputs: tuple[Tensor, ...] | None = None
+    inputs: tuple[TensorCore, ...] | None = None
     parents: tuple[Function | None, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
     _hooks: list | None = None

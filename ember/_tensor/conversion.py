@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from ember import dtypes
@@ -106,37 +107,37 @@ class ConversionMixin(_TensorBase):
 
     # ---- new tensors like this one (its dtype unless told otherwise) -----------------------
     def _new(self, make: str, *args: Any, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: builtins.bool = False) -> Tensor:
         from ember._tensor import creation
 
         d = self._buf.dtype if dtype is None else dtype  # type: ignore[attr-defined]
         return getattr(creation, make)(*args, dtype=d, device=device, requires_grad=requires_grad)
 
     def new_zeros(
-        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
     ) -> Tensor:
         """Return a tensor of zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new("zeros", *size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_ones(
-        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
     ) -> Tensor:
         """Return a tensor of ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new("ones", *size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_empty(
-        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
     ) -> Tensor:
         """Return an uninitialised tensor of ``size``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new("empty", *size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: builtins.bool = False) -> Tensor:
         """Return a tensor of ``size`` filled with ``fill_value``, with this tensor's dtype unless told."""
         return self._new("full", size, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def new_tensor(
-        self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+        self, data: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
     ) -> Tensor:
         """Return a copy of ``data`` as a tensor with this tensor's dtype unless ``dtype`` is given."""
         return self._new("tensor", data, dtype=dtype, device=device, requires_grad=requires_grad)
@@ -151,6 +152,6 @@ class ConversionMixin(_TensorBase):
             return self  # type: ignore[return-value]
         return E.Contiguous.apply(self)  # type: ignore[arg-type]
 
-    def is_contiguous(self) -> bool:  # type: ignore[valid-type]
+    def is_contiguous(self) -> builtins.bool:
         """Return True if the elements are stored in row-major order without gaps."""
         return self._buf.is_contiguous()  # type: ignore[attr-defined]

@@ -284,6 +284,7 @@ class TensorCore:
         if self._ctx is not None:
             self._ctx.register_hook(hook)
             hooks = self._ctx._hooks
+            assert hooks is not None  # register_hook made the list
         else:
             if self._hooks is None:
                 self._hooks = []

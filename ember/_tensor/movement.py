@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ember import dtypes
 
@@ -367,7 +367,7 @@ class MovementMixin(_TensorBase):
 
         ``repeats`` is an int or a 1-d integer tensor with one count per element.
         """
-        x = self.reshape(-1) if dim is None else self  # type: ignore[attr-defined]
+        x = self.reshape(-1) if dim is None else cast("Tensor", self)  # the mixin is a Tensor
         d = 0 if dim is None else _norm_dim(dim, max(x.ndim, 1), "repeat_interleave")
         if x.ndim == 0:
             x = x.reshape(1)

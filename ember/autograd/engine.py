@@ -150,7 +150,7 @@ def run_backward(
             if g is not None:  # else no gradient reached fn: only release its inputs below
                 if fn._hooks:
                     for h in fn._hooks:
-                        r = h(_make_tensor(g, None))
+                        r: Tensor | None = h(_make_tensor(g, None))
                         if r is not None:
                             g = r._buf
                 if cap_fns:

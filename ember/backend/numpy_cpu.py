@@ -12,7 +12,8 @@ import math
 import os
 import sys
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -557,11 +558,11 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.triu(self.data, k))
 
     @staticmethod
-    def concatenate(bufs: list[Buffer], axis: int) -> NumpyBuffer:
+    def concatenate(bufs: Sequence[Buffer], axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.concatenate([b.data for b in bufs], axis=axis))
 
     @staticmethod
-    def stack(bufs: list[Buffer], axis: int) -> NumpyBuffer:
+    def stack(bufs: Sequence[Buffer], axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.stack([b.data for b in bufs], axis=axis))
 
     # ---- conv / pool: sliding windows -------------------------------------------
@@ -1020,8 +1021,8 @@ class NumpyBuffer(Buffer):
             d = x * np.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi)) + cdf
             return NumpyBuffer(x * cdf), NumpyBuffer(d)
         if x.dtype != np.float32:
-            y, d = NumpyBuffer(x.astype(np.float32)).gelu_erf()
-            return NumpyBuffer(y.data.astype(x.dtype)), NumpyBuffer(d.data.astype(x.dtype))
+            yb, db = NumpyBuffer(x.astype(np.float32)).gelu_erf()
+            return NumpyBuffer(yb.data.astype(x.dtype)), NumpyBuffer(db.data.astype(x.dtype))
         xf = x.reshape(-1)  # a copy only when x is not contiguous
         y, d = np.empty_like(xf), np.empty_like(xf)
         jit = jit_kernels()
@@ -1099,8 +1100,8 @@ class NumpyBuffer(Buffer):
         p, ga, ma, va = (a.reshape(-1) for a in arrays)
         jit.adam_step(p, ga, ma, va, beta1, beta2, decay, step_size, bc2_sqrt, eps)
         self._bump()
-        m._bump()
-        v._bump()
+        cast(NumpyBuffer, m)._bump()  # m and v are this backend's buffers, as self is
+        cast(NumpyBuffer, v)._bump()
         return True
 
 

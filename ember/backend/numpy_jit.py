@@ -68,7 +68,7 @@ def exp32(x: Any) -> Any:
     p = p * r + f32(0.5)
     p = p * r + f32(1.0)
     p = p * r + f32(1.0)
-    return p * _bits_to_f32((np.int32(k) + np.int32(127)) << np.int32(23))
+    return p * _bits_to_f32((np.int32(k) + np.int32(127)) << np.int32(23))  # type: ignore[call-arg]
 
 # the fit of R(t) in Phi(-a) = exp(-a^2/2) R(t), t = 1 / (1 + a/5), as numpy_cpu's GELU kernel
 r0, r1, r2, r3, r4, r5, r6 = (f32(c) for c in (

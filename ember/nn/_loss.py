@@ -108,6 +108,7 @@ def cross_entropy(
     prob = t.dtype.is_floating_point and tuple(t.shape) == tuple(x.shape)
     x, t, unbatched = _batched(x, t)
     extra = [] if weight is None else [_tensor(weight, op, "weight")]
+    index: int | None = ignore_index  # None: no target is ignored
     if prob:
         if t.dtype is not x.dtype:
             raise RuntimeError(
@@ -118,9 +119,9 @@ def cross_entropy(
                 f"{op}: weight of shape {tuple(weight.shape)} does not match {x.shape[1]} classes"
             )
     elif not _check_classes(op, x, t, weight, ignore_index):
-        ignore_index = None  # no target is ignored: the Function needs no mask
+        index = None  # no target is ignored: the Function needs no mask
     out = L.CrossEntropy.apply(
-        x, t, *extra, reduction=reduction, ignore_index=None if ignore_index is None else int(ignore_index),
+        x, t, *extra, reduction=reduction, ignore_index=None if index is None else int(index),
         label_smoothing=float(label_smoothing), prob_target=prob,
     )
     return out.squeeze(0) if unbatched and reduction == "none" else out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ember import dtypes
 from ember._tensor import Tensor
@@ -19,13 +19,28 @@ from ember.autograd.grad_mode import no_grad
 from ember.backend import DEFAULT as _Buf
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ember.nn.module import Module
+    from ember.nn.parameter import Parameter
 
 _IncompatibleKeys = namedtuple("_IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class ModuleStateMixin:
     """``state_dict``, ``load_state_dict`` and dtype conversion for ``Module``."""
+
+    if TYPE_CHECKING:  # set up and defined by Module (module.py)
+        _parameters: dict[str, Parameter | None]
+        _buffers: dict[str, Tensor | None]
+        _non_persistent_buffers_set: set[str]
+        _modules: dict[str, Any]  # Module | None values (Any: the containers never hold None)
+
+        def named_modules(
+            self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+        ) -> Iterator[tuple[str, Module]]: ...
+
+        def modules(self) -> Iterator[Module]: ...
 
     def state_dict(
         self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
@@ -129,7 +144,7 @@ class ModuleStateMixin:
 
 
     # ---- dtype conversion -----------------------------------------------------------
-    def _apply_to_tensors(self, fn: Callable[[Tensor], Tensor]) -> Module:
+    def _apply_to_tensors(self, fn: Callable[[Tensor], Tensor]) -> Self:
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:
@@ -143,7 +158,7 @@ class ModuleStateMixin:
                     m.__dict__[name] = nb
         return self
 
-    def to(self, *args: Any, **kwargs: Any) -> Module:
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """Cast floating-point parameters and buffers to a dtype (``to(device)`` checks the device)."""
         dtype = kwargs.get("dtype")
         for a in args:
@@ -165,7 +180,7 @@ class ModuleStateMixin:
             raise TypeError(f"Module.to: only floating point dtypes are accepted, got {dtype!r}")
         return self._float_to(dtype)
 
-    def _float_to(self, dtype: dtypes.dtype) -> Module:
+    def _float_to(self, dtype: dtypes.dtype) -> Self:
         def cast(t: Tensor) -> Tensor:
             if not t.dtype.is_floating_point or t.dtype is dtype:
                 return t
@@ -173,23 +188,23 @@ class ModuleStateMixin:
 
         return self._apply_to_tensors(cast)
 
-    def float(self) -> Module:
+    def float(self) -> Self:
         """Cast the floating-point parameters and buffers to float32 in place and return this module."""
         return self._float_to(dtypes.float32)
 
-    def double(self) -> Module:
+    def double(self) -> Self:
         """Cast the floating-point parameters and buffers to float64 in place and return this module."""
         return self._float_to(dtypes.float64)
 
-    def half(self) -> Module:
+    def half(self) -> Self:
         """Cast the floating-point parameters and buffers to float16 in place and return this module."""
         return self._float_to(dtypes.float16)
 
-    def cpu(self) -> Module:
+    def cpu(self) -> Self:
         """Return this module itself: ember's NumPy backend keeps everything on the CPU."""
         return self
 
-    def type(self, dst_type: Any) -> Module:
+    def type(self, dst_type: Any) -> Self:
         """Cast the floating-point parameters and buffers to ``dst_type`` and return this module."""
         return self._float_to(dtypes.to_dtype(dst_type))
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ember import dtypes
 from ember._tensor import Tensor
 from ember._tensor.core import TensorCore
 from ember.backend import DEFAULT as _Buf
+
+if TYPE_CHECKING:
+    from ember.buffer import Buffer
 
 
 class Parameter(Tensor):
@@ -24,6 +29,7 @@ class Parameter(Tensor):
     # no __slots__: like PyTorch's, a Parameter may carry user attributes (p._no_decay = True)
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
+        buf: Buffer
         if data is None:
             buf = _Buf.empty((0,), dtypes.get_default_dtype())
         elif isinstance(data, TensorCore):

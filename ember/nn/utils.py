@@ -51,6 +51,7 @@ def clip_grad_norm_(
             flat = b.reshape((-1,))
             s = flat.dot_last(flat)
             sq = s if sq is None else sq + s
+        assert sq is not None  # bufs is not empty
         total = _make(sq.sqrt(), None)
     else:
         norms = [g.norm(norm_type) for g in grads]

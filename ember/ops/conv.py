@@ -110,6 +110,7 @@ class Convolution(Function):
             ones = type(g2).full((g2.shape[1], 1), 1, g2.dtype)
             gb = (mT(g2) @ ones).reshape((g * og,))
         if nw:
+            assert self.cols is not None  # forward kept the columns: the weight needs a gradient
             # orient the product so it has more rows than columns: OpenBLAS's threads can stall for
             # seconds on a busy machine with the other orientation (seen for (9, 43264) @ (43264, 32))
             if self.cols.shape[2] >= og:
@@ -122,6 +123,7 @@ class Convolution(Function):
         if nx:
             # one product per kernel position, (G, 1, N*L, Og) @ (G, K, Og, Cg) -> (G, K, N*L, Cg), so
             # each position's columns are contiguous for the adds of col2im
+            assert self.wm is not None  # forward kept the weight matrix: the input needs a gradient
             wk = self.wm.reshape((g, prod(kernel), cg, og)).permute((0, 1, 3, 2))
             gcols = g2.reshape((g, 1, n * prod(out_size), og)) @ wk
             gcols = gcols.reshape((g, *kernel, n, *out_size, cg)).permute(_from_kernel_major(d))

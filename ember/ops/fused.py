@@ -125,11 +125,13 @@ class LayerNorm(Function):
         if needs[0]:
             fused = g.layer_norm_rows_backward(xhat, self.rstd, self.w)
             if fused is not None:
-                gx, gw, gb = fused
-                rest = [gw.reshape(self.norm_shape) if needs[1] else None] if self.w is not None else []
+                fgx, gw, gb = fused
+                rest: list[Buffer | None] = (
+                    [gw.reshape(self.norm_shape) if needs[1] else None] if self.w is not None else []
+                )
                 if self.has_bias:
                     rest.append(gb.reshape(self.norm_shape) if needs[-1] else None)
-                return (gx.reshape(self.x_shape), *rest)
+                return (fgx.reshape(self.x_shape), *rest)
         gx = None
         if needs[0]:
             gxhat = g if self.w is None else g * self.w
@@ -143,7 +145,7 @@ class LayerNorm(Function):
             gx.tmp_sub_(xhat * c2)
             gx.tmp_mul_(self.rstd)
             gx = gx.reshape(self.x_shape)
-        rest: list[Buffer | None] = []
+        rest = []
         if self.w is not None:
             rest.append((g * xhat).sum_lead().reshape(self.norm_shape) if needs[1] else None)
         if self.has_bias:
@@ -166,7 +168,7 @@ class RMSNorm(Function):
         self.w = params[0] if params else None
         return self.xhat if self.w is None else self.xhat * self.w
 
-    def backward(self, grad: Buffer) -> Grads:
+    def backward(self, grad: Buffer) -> Grads | Buffer | None:  # one gradient alone when there is no weight
         needs = self.needs_input_grad
         gxhat = grad if self.w is None else grad * self.w
         gx = None
@@ -213,7 +215,7 @@ class BatchNorm(Function):
             return self.xhat
         return self.xhat * self.w + params[1].reshape(bshape)
 
-    def backward(self, grad: Buffer) -> Grads:
+    def backward(self, grad: Buffer) -> Grads | Buffer | None:  # one gradient alone when there is no weight
         needs = self.needs_input_grad
         gxhat = grad if self.w is None else grad * self.w
         gx = None

@@ -71,7 +71,7 @@ class CrossEntropy(Function):
                 tt = target * (1.0 - label_smoothing) + label_smoothing / n_cls
             self.tw = tt if self.wb is None else tt * self.wb
             loss = -(self.logp * self.tw).sum(1)
-            self.denom = None if reduction != "mean" else float(_numel(loss))
+            self.denom: Buffer | float | None = None if reduction != "mean" else float(_numel(loss))
             return _reduce(loss, reduction, self.denom)
         if ignore_index is None and w is None and label_smoothing == 0.0:
             # the common case (no target is ignore_index, no weights): no masks, mean over N
@@ -109,6 +109,7 @@ class CrossEntropy(Function):
         elif needs[0]:
             eps = self.eps
             n_cls = self.e.shape[1]
+            assert self.valid is not None  # the branch above took valid None
             a_valid = self.valid.where(a, 0)
             if self.wb is None:
                 gx = self.e * (a_valid / self.z)  # p * a in one pass: the scale is per sample

@@ -85,8 +85,8 @@ class MultiheadAttention(Module):
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dtype)
         if add_bias_kv:
-            self.bias_k = Parameter(empty(1, 1, embed_dim, dtype=dtype))
-            self.bias_v = Parameter(empty(1, 1, embed_dim, dtype=dtype))
+            self.bias_k: Parameter | None = Parameter(empty(1, 1, embed_dim, dtype=dtype))
+            self.bias_v: Parameter | None = Parameter(empty(1, 1, embed_dim, dtype=dtype))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
@@ -103,6 +103,7 @@ class MultiheadAttention(Module):
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
         if self.bias_k is not None:
+            assert self.bias_v is not None  # __init__ sets the two together
             init.xavier_normal_(self.bias_k)
             init.xavier_normal_(self.bias_v)
 
@@ -159,6 +160,7 @@ class MultiheadAttention(Module):
         if self.bias_k is not None:
             from ember._tensor.movement import cat
 
+            assert self.bias_v is not None  # __init__ sets the two together
             k = cat([k, self.bias_k.expand(1, bsz, e)])
             v = cat([v, self.bias_v.expand(1, bsz, e)])
             if mask is not None:

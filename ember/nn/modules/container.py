@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ember.nn.module import Module, _indent
 from ember.nn.parameter import Parameter
+
+if TYPE_CHECKING:
+    from ember._tensor import Tensor
 
 
 def _index(idx: int, n: int, name: str) -> int:
@@ -331,5 +334,5 @@ def _as_param(value: Any) -> Any:
     from ember._tensor.core import TensorCore
 
     if isinstance(value, TensorCore) and not isinstance(value, Parameter):
-        return Parameter(value)
+        return Parameter(cast("Tensor", value))  # every TensorCore is a Tensor
     return value

@@ -129,10 +129,10 @@ class RNNBase(Module):
             if not batched:
                 h0 = h0.unsqueeze(1)
                 c0 = c0.unsqueeze(1) if c0 is not None else None
-            for what, t in (("hidden", h0), ("cell", c0)):
-                if t is not None and tuple(t.shape) != state_shape:
+            for what, state in (("hidden", h0), ("cell", c0)):
+                if state is not None and tuple(state.shape) != state_shape:
                     raise RuntimeError(
-                        f"{name}: expected {what} state of shape {state_shape}, got {tuple(t.shape)}"
+                        f"{name}: expected {what} state of shape {state_shape}, got {tuple(state.shape)}"
                     )
         finals_h, finals_c = [], []
         for layer in range(self.num_layers):
@@ -146,7 +146,7 @@ class RNNBase(Module):
                 hs: list[Any] = [None] * steps
                 for t in (range(steps - 1, -1, -1) if direction else range(steps)):
                     if lstm:
-                        h, c = _lstm_step(xw[t], h, c, w_hh, b_hh)
+                        h, c = _lstm_step(xw[t], h, c, w_hh, b_hh)  # type: ignore[arg-type]  # set for LSTM
                     elif self.mode == "GRU":
                         h = _gru_step(xw[t], h, w_hh, b_hh)
                     else:
