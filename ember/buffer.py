@@ -284,6 +284,10 @@ class Buffer:
         raise NotImplementedError
     def is_contiguous(self) -> bool:
         raise NotImplementedError
+    def layout(self) -> tuple[tuple[int, ...], int]:
+        """The step between neighbours along each axis and the first element's position, in
+        elements, within the memory this buffer looks at (PyTorch's stride and storage offset)."""
+        raise NotImplementedError
     def pad(self, widths: tuple[tuple[int, int], ...], value: float = 0.0) -> Buffer:
         """Pad with a constant; ``widths`` has a (before, after) pair per axis, all >= 0."""
         raise NotImplementedError

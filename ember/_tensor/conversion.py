@@ -155,3 +155,16 @@ class ConversionMixin(_TensorBase):
     def is_contiguous(self) -> builtins.bool:
         """Return True if the elements are stored in row-major order without gaps."""
         return self._buf.is_contiguous()  # type: ignore[attr-defined]
+
+    def stride(self, dim: builtins.int | None = None) -> Any:
+        """The step in memory, in elements, between neighbours along each dim (or along ``dim``)."""
+        strides = self._buf.layout()[0]  # type: ignore[attr-defined]
+        if dim is None:
+            return strides
+        from ember._tensor.core import _norm_dim
+
+        return strides[_norm_dim(dim, max(len(strides), 1), "stride")] if strides else 1
+
+    def storage_offset(self) -> builtins.int:
+        """The position of the first element, in elements, in the memory this tensor looks at."""
+        return builtins.int(self._buf.layout()[1])  # type: ignore[attr-defined]

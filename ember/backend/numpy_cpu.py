@@ -533,6 +533,15 @@ class NumpyBuffer(Buffer):
         d = self.data
         return d.__class__ is not _ndarray or d.flags.c_contiguous
 
+    def layout(self) -> tuple[tuple[int, ...], int]:
+        d = self.data
+        if d.__class__ is not _ndarray:
+            return (), 0
+        size = d.itemsize
+        owner = _owner(d)
+        offset = (d.__array_interface__["data"][0] - owner.__array_interface__["data"][0]) // size
+        return tuple(s // size for s in d.strides), offset
+
     def pad(self, widths: tuple[tuple[int, int], ...], value: float = 0.0) -> NumpyBuffer:
         """Pad with a constant; ``widths`` has a (before, after) pair per axis, all >= 0."""
         d = self.data

@@ -132,3 +132,14 @@ def test_finfo(name):
 def test_iinfo(name):
     ours, theirs = ember.iinfo(getattr(ember, name)), torch.iinfo(getattr(torch, name))
     assert (ours.min, ours.max, ours.bits) == (theirs.min, theirs.max, theirs.bits)
+
+
+def _layouts(lib):
+    x = lib.arange(24.0).reshape(2, 3, 4)
+    views = [x, x.transpose(0, 2), x[:, 1:, ::2], x[1], x[1, 2], x[0, :1].expand(5, 4), x.permute(2, 0, 1),
+             x.reshape(6, 4)[2:], x.unsqueeze(1), lib.tensor(3.0)]
+    return [(v.stride(), v.storage_offset(), v.is_contiguous()) for v in views] + [x.stride(-1), x.stride(0)]
+
+
+def test_stride_and_storage_offset_match_torch():
+    assert _layouts(ember) == _layouts(torch)
