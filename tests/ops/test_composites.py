@@ -143,3 +143,29 @@ def _layouts(lib):
 
 def test_stride_and_storage_offset_match_torch():
     assert _layouts(ember) == _layouts(torch)
+
+
+@pytest.mark.parametrize("shapes, kw", [
+    (((4, 3), (5, 3)), {}), (((2, 30, 3), (2, 7, 3)), {}), (((4, 3), (5, 3)), {"p": 1}),
+    (((4, 3), (5, 3)), {"p": 0}), (((4, 3), (5, 3)), {"p": math.inf}), (((3, 3), (1, 3)), {"p": 3}),
+    (((4, 3), (5, 3)), {"compute_mode": "use_mm_for_euclid_dist"}),
+    (((30, 3), (26, 3)), {"compute_mode": "donot_use_mm_for_euclid_dist"}),
+], ids=str)
+def test_cdist_matches_torch(shapes, kw):
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    res = []
+    for lib in (ember, torch):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        d = lib.cdist(x, y, **kw)
+        (d * d.detach() + d).sum().backward()
+        res.append([d.detach().numpy(), x.grad.numpy(), y.grad.numpy()])
+    for ours, theirs in zip(*res):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_cdist_errors():
+    with pytest.raises(RuntimeError, match="X1 and X2 must have the same number of columns"):
+        ember.cdist(ember.ones(2, 3), ember.ones(2, 4))
+    with pytest.raises(RuntimeError, match="cdist only supports at least 2D floating tensors"):
+        ember.cdist(ember.ones(3), ember.ones(2, 3))
