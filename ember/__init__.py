@@ -18,6 +18,7 @@ from ember._tensor.linalg import *  # noqa: F403
 from ember._tensor.movement import *  # noqa: F403
 from ember._tensor.reduce import *  # noqa: F403
 from ember.autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ember.backend import get_num_threads, set_num_threads
 from ember.dtypes import (
     bool_ as bool,  # noqa: A004
 )

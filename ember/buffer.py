@@ -423,6 +423,14 @@ class Buffer:
     def gelu_erf(self) -> tuple[Buffer, Buffer]:
         """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative."""
         raise NotImplementedError
+    def matmul_add(self, o: Buffer, c: Buffer) -> Buffer:
+        """``self @ o + c`` with ``c`` broadcast to the product (a bias), cast to the product's dtype.
+
+        A backend may add ``c`` as part of the product (one pass over the output instead of two).
+        """
+        out = self @ o
+        out.accumulate_(c)
+        return out
 
     # ---- optional fused kernels: a backend may compute these formulas in one compiled pass. The
     # defaults say "not here" (None or False), and the calling Function then composes the same

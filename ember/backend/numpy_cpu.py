@@ -19,6 +19,7 @@ import numpy as np
 
 from ember import dtypes
 from ember.backend import numpy_linalg
+from ember.backend import numpy_threads as threads
 from ember.buffer import Buffer, inplace_clock
 
 _TO_NP = {d: np.dtype(d.name) for d in dtypes.ALL}
@@ -276,25 +277,45 @@ class NumpyBuffer(Buffer):
 
     # ---- arithmetic (0-d operands as scalars, see _num) ----
     def __add__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(_num(self.data) + _num(o.data if o.__class__ is NumpyBuffer else o))
+        a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
+        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+            r = _split_binary(np.add, a, b)
+            if r is not None:
+                return NumpyBuffer(r)
+        return NumpyBuffer(_num(a) + _num(b))
 
     def __radd__(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(o + _num(self.data))
 
     def __sub__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(_num(self.data) - _num(o.data if o.__class__ is NumpyBuffer else o))
+        a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
+        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+            r = _split_binary(np.subtract, a, b)
+            if r is not None:
+                return NumpyBuffer(r)
+        return NumpyBuffer(_num(a) - _num(b))
 
     def __rsub__(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(o - _num(self.data))
 
     def __mul__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(_num(self.data) * _num(o.data if o.__class__ is NumpyBuffer else o))
+        a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
+        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+            r = _split_binary(np.multiply, a, b)
+            if r is not None:
+                return NumpyBuffer(r)
+        return NumpyBuffer(_num(a) * _num(b))
 
     def __rmul__(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(o * _num(self.data))
 
     def __truediv__(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(_num(self.data) / _num(o.data if o.__class__ is NumpyBuffer else o))
+        a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
+        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+            r = _split_binary(np.true_divide, a, b)
+            if r is not None:
+                return NumpyBuffer(r)
+        return NumpyBuffer(_num(a) / _num(b))
 
     def __rtruediv__(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(o / _num(self.data))
@@ -307,6 +328,10 @@ class NumpyBuffer(Buffer):
 
     def __matmul__(self, o: Buffer) -> NumpyBuffer:
         return NumpyBuffer(numpy_linalg.matmul(self.data, o.data))
+
+    def matmul_add(self, o: Buffer, c: Buffer) -> NumpyBuffer:
+        # each thread adds c to its part of the product while that part is in its cache
+        return NumpyBuffer(numpy_linalg.matmul(self.data, o.data, np.asarray(c.data)))
 
     # ---- linalg -----------------------------------------------------------------
     @staticmethod
@@ -837,7 +862,8 @@ class NumpyBuffer(Buffer):
         """In-place ``self += o`` for gradient accumulation; not counted as a user edit."""
         d = self.data
         if d.__class__ is _ndarray and d.flags.writeable:
-            np.add(d, o.data, out=d, casting="unsafe")
+            if d.size < threads.MIN_ELEMENTS or not _split_into(np.add, d, o.data):
+                np.add(d, o.data, out=d, casting="unsafe")
         else:
             r = d + o.data
             self.data = r if r.dtype == d.dtype else r.astype(d.dtype)
@@ -1036,7 +1062,7 @@ class NumpyBuffer(Buffer):
         y, d = np.empty_like(xf), np.empty_like(xf)
         jit = jit_kernels()
         if jit is not None:
-            jit.gelu_erf(xf, y, d)
+            _split_flat(jit.gelu_erf, (xf, y, d), ())
             return NumpyBuffer(y.reshape(x.shape)), NumpyBuffer(d.reshape(x.shape))
         m = min(_BLOCK, xf.size)
         tmp = (np.empty(m, np.float32), np.empty(m, np.float32), np.empty(m, np.float32))
@@ -1059,7 +1085,8 @@ class NumpyBuffer(Buffer):
         out, xhat, rstd = np.empty_like(x), np.empty_like(x), np.empty((x.shape[0], 1), np.float32)
         wa = _ones(n, np.float32) if w is None else np.ascontiguousarray(w.data, np.float32)
         ba = _zeros(n, np.float32) if b is None else np.ascontiguousarray(b.data, np.float32)
-        jit.layer_norm(x, wa, ba, eps, out, xhat, rstd.reshape(-1))
+        threads.run(jit.layer_norm, [(x[lo:hi], wa, ba, eps, out[lo:hi], xhat[lo:hi], rstd[lo:hi, 0])
+                                     for lo, hi in threads.split(x.shape[0], x.size)])
         return NumpyBuffer(out), NumpyBuffer(xhat), NumpyBuffer(rstd)
 
     def layer_norm_rows_backward(
@@ -1075,7 +1102,17 @@ class NumpyBuffer(Buffer):
         n = h.shape[1]
         wa = _ones(n, np.float32) if w is None else np.ascontiguousarray(w.data, np.float32)
         gx, gw, gb = np.empty_like(h), np.empty(n, np.float32), np.empty(n, np.float32)
-        jit.layer_norm_backward(g, h, np.ascontiguousarray(rstd.data).reshape(-1), wa, gx, gw, gb)
+        rs = np.ascontiguousarray(rstd.data).reshape(-1)
+        pieces = threads.split(h.shape[0], h.size)
+        if len(pieces) == 1:
+            jit.layer_norm_backward(g, h, rs, wa, gx, gw, gb)
+        else:  # each band of rows sums its own gw, gb; the bands' sums are added after
+            gws, gbs = np.empty((len(pieces), n), np.float32), np.empty((len(pieces), n), np.float32)
+            threads.run(jit.layer_norm_backward, [
+                (g[lo:hi], h[lo:hi], rs[lo:hi], wa, gx[lo:hi], gws[i], gbs[i])
+                for i, (lo, hi) in enumerate(pieces)])
+            np.sum(gws, axis=0, out=gw)
+            np.sum(gbs, axis=0, out=gb)
         return NumpyBuffer(gx), NumpyBuffer(gw), NumpyBuffer(gb)
 
     def softmax_rows_(self, scale: float, causal: bool) -> bool:
@@ -1083,7 +1120,9 @@ class NumpyBuffer(Buffer):
         jit = jit_kernels()
         if jit is None or not _jit_f32(s) or s.ndim < 2 or not s.size or not s.flags.writeable:
             return False
-        jit.softmax_rows(s.reshape((-1,) + s.shape[-2:]), scale, causal)  # a temporary, as tmp_*_: no bump
+        s3 = s.reshape((-1,) + s.shape[-2:])  # a temporary, as tmp_*_: no bump
+        pieces = threads.split(s3.shape[0], s3.size)
+        threads.run(jit.softmax_rows, [(s3[lo:hi], scale, causal) for lo, hi in pieces])
         return True
 
     def softmax_backward_rows_(self, p: Buffer) -> bool:
@@ -1093,7 +1132,9 @@ class NumpyBuffer(Buffer):
                 or not gp.size or not gp.flags.writeable):
             return False
         n = gp.shape[-1]
-        jit.softmax_backward_rows(gp.reshape(-1, n), pa.reshape(-1, n))
+        g2, p2 = gp.reshape(-1, n), pa.reshape(-1, n)
+        pieces = threads.split(g2.shape[0], g2.size)
+        threads.run(jit.softmax_backward_rows, [(g2[lo:hi], p2[lo:hi]) for lo, hi in pieces])
         return True
 
     def adam_step_(
@@ -1107,7 +1148,7 @@ class NumpyBuffer(Buffer):
         if not all(a.flags.writeable for a in (arrays[0], arrays[2], arrays[3])):
             return False
         p, ga, ma, va = (a.reshape(-1) for a in arrays)
-        jit.adam_step(p, ga, ma, va, beta1, beta2, decay, step_size, bc2_sqrt, eps)
+        _split_flat(jit.adam_step, (p, ga, ma, va), (beta1, beta2, decay, step_size, bc2_sqrt, eps))
         self._bump()
         cast(NumpyBuffer, m)._bump()  # m and v are this backend's buffers, as self is
         cast(NumpyBuffer, v)._bump()
@@ -1131,6 +1172,58 @@ def _owner(d: Any) -> Any:
     while b.__class__ is _ndarray:
         d, b = b, b.base
     return d
+
+
+def _split_flat(kernel: Any, arrays: tuple, args: tuple) -> None:
+    """Run an elementwise kernel over 1-d ``arrays`` (all the same length), split over ember's threads."""
+    n = arrays[0].size
+    pieces = threads.split(n, n)
+    if len(pieces) == 1:
+        kernel(*arrays, *args)
+        return
+    threads.run(kernel, [tuple(a[lo:hi] for a in arrays) + args for lo, hi in pieces])
+
+
+def _split_binary(ufunc: Any, a: np.ndarray, b: Any) -> np.ndarray | None:
+    """``ufunc(a, b)`` for a large float ``a``, cut along the result's first axis; None: not split."""
+    if a.dtype.kind != "f" or not a.ndim:
+        return None
+    if b.__class__ is _ndarray:
+        if b.dtype.kind != "f":
+            return None
+        shape = a.shape if b.shape == a.shape else np.broadcast_shapes(a.shape, b.shape)
+    elif b.__class__ is float or b.__class__ is int or (isinstance(b, np.generic) and b.dtype.kind == "f"):
+        shape = a.shape
+    else:
+        return None
+    pieces = threads.split(shape[0], a.size)
+    if len(pieces) == 1:
+        return None
+    out = np.empty(shape, np.result_type(a, b))
+    threads.run(ufunc, [(_rows(a, shape, lo, hi), _rows(b, shape, lo, hi), out[lo:hi]) for lo, hi in pieces])
+    return out
+
+
+def _split_into(ufunc: Any, d: np.ndarray, b: np.ndarray) -> bool:
+    """In place ``d = ufunc(d, b)`` (b broadcast to d) cut along d's first axis; False: not split."""
+    if not d.ndim or d.dtype.kind != "f" or b.__class__ is not _ndarray or b.ndim > d.ndim:
+        return False
+    pieces = threads.split(d.shape[0], d.size)
+    if len(pieces) == 1:
+        return False
+    threads.run(_ufunc_into, [(ufunc, d[lo:hi], _rows(b, d.shape, lo, hi)) for lo, hi in pieces])
+    return True
+
+
+def _ufunc_into(ufunc: Any, d: np.ndarray, b: Any) -> None:
+    ufunc(d, b, out=d, casting="unsafe")
+
+
+def _rows(x: Any, shape: tuple[int, ...], lo: int, hi: int) -> Any:
+    """Rows lo:hi of ``x`` as it broadcasts to ``shape`` (all of x where it broadcasts along axis 0)."""
+    if x.__class__ is _ndarray and x.ndim == len(shape) and x.shape[0] != 1:
+        return x[lo:hi]
+    return x
 
 
 def _jit_f32(a: Any) -> bool:

@@ -187,3 +187,21 @@ def adam_step(param: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float, de
         v[i] = vi
         param[i] = param[i] * dec - ss * mi / (np.sqrt(vi) / bc + ep)
 
+
+# ---- the wait of ember's worker threads (numpy_threads.py) ------------------------------
+@intrinsic
+def _load_acquire(typingctx: Any, arr: Any) -> Any:
+    # an atomic load of arr[0]: re-read on every turn of a loop, never hoisted out of it
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.load_atomic(ary.data, "acquire", 8)
+
+    return types.int64(arr), codegen
+
+@nb.njit(nogil=True, cache=True)
+def spin_until(flag: Any, value: int, turns: int) -> bool:
+    """Spin, without the GIL, until ``flag[0] == value`` (True) or for ``turns`` turns (False)."""
+    for _ in range(turns):
+        if _load_acquire(flag) == value:  # type: ignore[call-arg]
+            return True
+    return False

@@ -15,7 +15,10 @@ import math
 
 import numpy as np
 
+from ember.backend import numpy_threads as threads
+
 _BLAS_TYPES = frozenset("fd")  # float32, float64
+_ROW_ALIGN = 64
 
 
 def blas_ready(a: np.ndarray) -> np.ndarray:
@@ -32,14 +35,64 @@ def blas_ready(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` with NumPy's rules; a batch of matrices times one matrix is one GEMM."""
+def matmul(a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` with NumPy's rules (plus ``c``, broadcast to the product, when given).
+
+    A batch of matrices times one matrix is one GEMM; a large product is cut into parts
+    for ember's threads (see ``numpy_threads``).
+    """
     a, b = blas_ready(a), blas_ready(b)
     if b.ndim == 2 and a.ndim > 2:
         # (..., m, k) @ (k, n): fold the batch into the rows, (B*m, k) @ (k, n)
-        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
-        return np.matmul(blas_ready(rows), b).reshape(a.shape[:-1] + (b.shape[1],))
-    return np.matmul(a, b)
+        rows = blas_ready(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]))
+        if c is not None and c.ndim > 1:
+            c = np.broadcast_to(c, a.shape[:-1] + (b.shape[1],)).reshape(rows.shape[0], b.shape[1])
+        return _product(rows, b, c).reshape(a.shape[:-1] + (b.shape[1],))
+    return _product(a, b, c)
+
+
+def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
+    if a.ndim < 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype.char not in _BLAS_TYPES:
+        r = np.matmul(a, b)  # vectors, integers, mixed dtypes: NumPy's own rules
+        if c is not None:
+            r = np.add(r, c, out=r, casting="unsafe") if r.__class__ is np.ndarray else r + c
+        return r
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    out_shape = batch + (m, n)
+    split_batch = bool(batch) and batch[0] > 1  # whole matrices per thread; else bands of rows
+    rows = batch[0] if split_batch else m
+    flops = 2.0 * math.prod(out_shape) * k
+    parts = threads.parts(rows, flops, threads.MIN_FLOPS)
+    if parts == 1:
+        r = np.matmul(a, b)
+        if c is not None:
+            np.add(r, c, out=r, casting="unsafe")
+        return r
+    out = np.empty(out_shape, a.dtype)
+    nd = len(out_shape)
+    if split_batch:
+        def cut(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+            return x[lo:hi] if x is not None and x.ndim == nd and x.shape[0] != 1 else x
+        cut_b = cut
+    else:
+        def cut(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+            return x[..., lo:hi, :] if x is not None and x.ndim >= 2 and x.shape[-2] != 1 else x
+
+        def cut_b(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+            return x  # every band of rows of a meets all of b
+    # bands of rows start on multiples of 64, where BLAS's own tiles of rows start: each element
+    # is then computed by the same kernel as in the whole product, and the result is the same
+    align = 1 if split_batch else _ROW_ALIGN
+    threads.run(_gemm_part, [(cut(a, lo, hi), cut_b(b, lo, hi), cut(out, lo, hi), cut(c, lo, hi))
+                             for lo, hi in threads.bounds(rows, parts, align)])
+    return out
+
+
+def _gemm_part(a: np.ndarray, b: np.ndarray, out: np.ndarray, c: np.ndarray | None) -> None:
+    np.matmul(a, b, out=out)
+    if c is not None:  # while this part of the product is still in this core's cache
+        np.add(out, c, out=out, casting="unsafe")
 
 
 def einsum(subscripts: str, arrays: list[np.ndarray]) -> np.ndarray:

@@ -36,9 +36,7 @@ class Linear(Function):
         if len(x.shape) != 2:
             x = x.reshape((_prod(x.shape[:-1]), x.shape[-1]))
         self.x, self.w = x, weight
-        out = x @ mT(weight)
-        if bias is not None:
-            out.accumulate_(bias)  # the product is a fresh array: add the bias in place, no copy
+        out = x @ mT(weight) if bias is None else x.matmul_add(mT(weight), bias)
         if len(self.x_shape) != 2:
             out = out.reshape(self.x_shape[:-1] + (weight.shape[0],))
         return out

@@ -1,0 +1,236 @@
+"""Intra-op threads for the CPU backend: one primitive's work split over the cores.
+
+NumPy runs each ufunc on one core, and its BLAS (OpenBLAS) threads its matrix products
+itself. Left alone, the second core sits idle through every elementwise pass, and
+OpenBLAS's helper thread, having idled, starts each product slowly (on the 2-core
+machine ember is measured on, a (768, 128) x (128, 512) product after 1.5 ms of
+single-core work takes 1.3x its back-to-back time). So ember runs its large
+primitives on its own threads, as PyTorch does with OpenMP: the caller cuts the output
+into disjoint parts along the first axis, part 0 runs on the calling thread and the
+others on resident workers, and NumPy, BLAS and the compiled kernels all release the
+GIL while they compute. Each output element is computed by the same code as without
+threads, so results do not depend on the thread count.
+
+While ember's threads are on, NumPy's BLAS is held to one thread (two layers of
+threads would fight over the same cores); ``set_num_threads(1)`` gives it back its own.
+That limit needs ``threadpoolctl`` (in the ``fast`` and ``train`` extras); without it
+ember stays on one thread and leaves BLAS as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# splitting pays only when each part's work dwarfs the hand-off to a worker (~10-15 us)
+MIN_ELEMENTS = 1 << 16  # elementwise passes: 256 KB of float32
+MIN_FLOPS = 1 << 20  # matrix products: 1 MFLOP, ~10 us of one core
+# how long an idle worker spins before it sleeps: ~1-3 ms (a turn is one load and compare)
+SPIN_TURNS = 1 << 22
+
+
+def _default_threads() -> int:
+    for var in ("EMBER_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class _Worker:
+    """A resident thread that runs one job at a time.
+
+    The job is handed over through two locks (``go``, ``done``). After each job the worker
+    first spins for a while (a compiled loop that holds no GIL) watching ``flag`` for the
+    next job's number, then sleeps on ``go``: a core that has slept starts its next job
+    slowly (a product after 5 ms of sleep ran at half speed here), and the gaps between
+    an op's splits are mostly shorter than the spin.
+    """
+
+    def __init__(self, spin: Any) -> None:
+        import numpy as np
+
+        self.go = threading.Lock()
+        self.go.acquire()
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.job: tuple[Callable[..., Any], tuple] | None = None
+        self.error: BaseException | None = None
+        self.stop = False
+        self.flag = np.zeros(1, np.int64)  # the number of the latest job handed over
+        self.jobs = 0
+        self.spin = spin
+        threading.Thread(target=self._loop, daemon=True, name="ember-worker").start()
+
+    def hand(self, fn: Callable[..., Any], args: tuple) -> None:
+        self.job = (fn, args)
+        self.jobs += 1
+        self.flag[0] = self.jobs
+        self.go.release()
+
+    def _loop(self) -> None:
+        seen = 0
+        while True:
+            seen += 1
+            if self.spin is not None:
+                self.spin(self.flag, seen, SPIN_TURNS)
+            self.go.acquire()
+            if self.stop:
+                return
+            fn, args = self.job  # type: ignore[misc]
+            self.job = None
+            try:
+                fn(*args)
+            except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
+                self.error = e
+            self.done.release()
+
+
+class _State:
+    def __init__(self) -> None:
+        self.requested = 0  # 0: not chosen yet (the default is read on first use)
+        self.workers: list[_Worker] = []
+        self.busy = threading.Lock()  # held while a split runs: nested or concurrent calls go serial
+        self.blas_limit: Any = None  # threadpoolctl's limiter while BLAS is held to one thread
+
+
+_state = _State()
+
+
+def get_num_threads() -> int:
+    """The number of threads ember's CPU primitives use."""
+    if not _state.requested:
+        _state.requested = _default_threads()
+    return _state.requested
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for ember's CPU primitives (1: everything on the calling thread)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
+    with _state.busy:
+        _state.requested = n
+        _resize(1)  # workers start again on the next split, at the new count
+
+
+def _resize(n: int) -> None:
+    """Keep ``n - 1`` workers (and BLAS on one thread while there are any)."""
+    workers = _state.workers
+    while len(workers) > n - 1:
+        w = workers.pop()
+        w.stop = True
+        w.go.release()
+    if n > 1:
+        if _state.blas_limit is None:
+            _state.blas_limit = _limit_blas()
+            if _state.blas_limit is None:
+                return  # no way to hold BLAS to one thread: stay serial rather than oversubscribe
+        spin = _spin_kernel()
+        while len(workers) < n - 1:
+            workers.append(_Worker(spin))
+    elif _state.blas_limit is not None:
+        limiter, _state.blas_limit = _state.blas_limit, None
+        if limiter is not False:
+            limiter.restore_original_limits()
+
+
+def _spin_kernel() -> Any:
+    """The compiled spin-wait, or None without Numba (workers then only sleep between jobs)."""
+    if SPIN_TURNS <= 0:
+        return None
+    from ember.backend import numpy_cpu
+
+    jit = numpy_cpu.jit_kernels()
+    return None if jit is None else jit.spin_until
+
+
+def _limit_blas() -> Any:
+    """Hold NumPy's BLAS to one thread; the limiter, False when there is nothing to limit, or None."""
+    try:
+        import numpy as np
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    blas = ThreadpoolController().select(user_api="blas")
+    # only the library NumPy itself loaded: another framework's BLAS in the process is its own
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    ours = [c.filepath for c in blas.lib_controllers if c.filepath.startswith(numpy_dir)]
+    controller = blas.select(filepath=ours) if ours else blas
+    if not controller.lib_controllers:
+        return False
+    return controller.limit(limits=1)
+
+
+def _reset_after_fork() -> None:
+    # a forked child has none of the parent's threads: start afresh
+    global _state
+    old = _state
+    _state = _State()
+    _state.requested = old.requested
+    if old.blas_limit is not None:
+        _state.blas_limit = old.blas_limit  # the limit itself is inherited with the library's state
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def parts(n: int, work: float, min_work: float) -> int:
+    """How many threads to give ``n`` rows that cost ``work`` in all (1 when a split would not pay)."""
+    k = get_num_threads()
+    if k == 1 or work < 2 * min_work:
+        return 1
+    return max(1, min(k, n, int(work // min_work)))
+
+
+def bounds(n: int, k: int, align: int = 1) -> list[tuple[int, int]]:
+    """Cut ``range(n)`` into at most ``k`` contiguous pieces of near-equal length.
+
+    Every piece but the last starts and ends on a multiple of ``align``.
+    """
+    step = max(1, -(-n // k))
+    step = -(-step // align) * align
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, n)]
+
+
+def split(n: int, work: float, min_work: float = MIN_ELEMENTS) -> list[tuple[int, int]]:
+    """The (start, end) pieces of ``range(n)`` for ember's threads (one when a split would not pay)."""
+    return bounds(n, parts(n, work, min_work))
+
+
+def run(fn: Callable[..., Any], jobs: Sequence[tuple]) -> None:
+    """Call ``fn(*args)`` for each args in ``jobs``, concurrently; return when all have finished.
+
+    The jobs must write to disjoint memory. A call made while another split is running
+    (from a worker, or from a second user thread) runs its jobs one after another.
+    """
+    if len(jobs) == 1 or not _state.busy.acquire(blocking=False):
+        for args in jobs:
+            fn(*args)
+        return
+    try:
+        if len(_state.workers) < len(jobs) - 1:
+            _resize(get_num_threads())
+        workers = _state.workers[: len(jobs) - 1]
+        if len(workers) < len(jobs) - 1:  # no workers to be had (see _resize)
+            for args in jobs:
+                fn(*args)
+            return
+        for w, args in zip(workers, jobs[1:]):
+            w.hand(fn, args)
+        try:
+            fn(*jobs[0])
+        finally:
+            for w in workers:
+                w.done.acquire()
+        for w in workers:
+            if w.error is not None:
+                err, w.error = w.error, None
+                raise err
+    finally:
+        _state.busy.release()

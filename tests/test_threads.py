@@ -1,0 +1,289 @@
+"""ember's intra-op threads (ember/backend/numpy_threads.py): same results at any thread count.
+
+Every primitive that splits its work is run on operands large enough to split, with one
+thread and with several (3, so the parts are uneven). Elementwise passes and the row
+kernels compute each output element with the same code either way, so their results
+must be equal. Matrix products agree to rounding: BLAS picks its kernels by the shape
+of the part it is given (as it does under its own threads), so a band of rows can be
+summed in another order. A counting wrapper checks that the split really happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import numpy_threads
+
+pytest.importorskip("threadpoolctl")
+
+
+@contextlib.contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    before = ember.get_num_threads()
+    ember.set_num_threads(n)
+    try:
+        yield
+    finally:
+        ember.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def counting_splits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Count the calls of numpy_threads.run that cut work into more than one part."""
+    calls = [0]
+    real = numpy_threads.run
+
+    def run(fn, jobs):
+        if len(jobs) > 1:
+            calls[0] += 1
+        return real(fn, jobs)
+
+    monkeypatch.setattr(numpy_threads, "run", run)
+    yield calls
+
+
+def _both(fn, monkeypatch):
+    """fn() with 1 thread and with 3; asserts that the 3-thread run split its work."""
+    with num_threads(1):
+        one = fn()
+    with num_threads(3), counting_splits(monkeypatch) as calls:
+        three = fn()
+    assert calls[0] > 0, "nothing was split"
+    return one, three
+
+
+def _same(a, b):
+    for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+        np.testing.assert_array_equal(x, y)
+
+
+def _close(a, b):
+    for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(y).max())))
+
+
+def _randn(*shape, seed=0):
+    return ember.from_numpy(np.random.default_rng(seed).standard_normal(shape, dtype=np.float32))
+
+
+MATMUL_CASES = {
+    "2d": ((300, 128), (128, 96)),
+    "batch_same": ((6, 64, 64), (6, 64, 64)),
+    "batch_broadcast": ((3, 1, 64, 48), (1, 4, 48, 64)),
+    "batch_of_one": ((1, 300, 64), (1, 64, 80)),
+    "matrix_times_batch": ((96, 64), (6, 64, 80)),
+    "batch_times_matrix": ((4, 75, 64), (64, 80)),
+    "transposed": ((128, 300), (96, 128)),
+}
+
+
+@pytest.mark.parametrize("case", MATMUL_CASES, ids=list(MATMUL_CASES))
+def test_matmul_any_thread_count(case, monkeypatch):
+    sa, sb = MATMUL_CASES[case]
+    a, b = _randn(*sa, seed=1), _randn(*sb, seed=2)
+    if case == "transposed":
+        a, b = a.t(), b.t()
+
+    def run():
+        return (a @ b).numpy()
+
+    one, three = _both(run, monkeypatch)
+    _close(one, three)
+    np.testing.assert_allclose(three, np.matmul(a.numpy(), b.numpy()), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("bias_shape", [(96,), (300, 96), (1, 96)])
+def test_linear_bias_any_thread_count(bias_shape, monkeypatch):
+    x, w = _randn(300, 128, seed=1).requires_grad_(), _randn(96, 128, seed=2).requires_grad_()
+    b = _randn(96, seed=3).requires_grad_()
+
+    def run():
+        for t in (x, w, b):
+            t.grad = None
+        y = F.linear(x, w, b) if bias_shape == (96,) else x @ w.t() + b.expand(*bias_shape)
+        (y * y).sum().backward()
+        return y.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()
+
+    one, three = _both(run, monkeypatch)
+    _close(one, three)
+    if bias_shape == (96,):
+        ref = x.detach().numpy() @ w.detach().numpy().T + b.detach().numpy()
+        np.testing.assert_allclose(three[0], ref, rtol=1e-5, atol=1e-4)
+
+
+def test_matmul_add_broadcasts_any_bias(monkeypatch):
+    a, b = _randn(300, 128, seed=1), _randn(128, 96, seed=2)
+    for shape in [(96,), (300, 96), (1, 96), (300, 1)]:
+        c = _randn(*shape, seed=3)
+
+        def run():
+            return a._buf.matmul_add(b._buf, c._buf).data.copy()
+
+        one, three = _both(run, monkeypatch)
+        _close(one, three)
+        np.testing.assert_allclose(three, a.numpy() @ b.numpy() + c.numpy(), rtol=1e-5, atol=1e-4)
+
+
+BINARY = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+          "div": lambda x, y: x / y}
+
+
+@pytest.mark.parametrize("op", BINARY, ids=list(BINARY))
+@pytest.mark.parametrize("other", ["same", "row", "column", "scalar", "float64"])
+def test_binary_any_thread_count(op, other, monkeypatch):
+    x = _randn(1000, 300, seed=1)
+    y = {"same": _randn(1000, 300, seed=2), "row": _randn(300, seed=2), "column": _randn(1000, 1, seed=2),
+         "scalar": 1.7, "float64": _randn(1000, 300, seed=2).double()}[other]
+
+    def run():
+        r = BINARY[op](x, y)
+        return r.numpy(), str(r.dtype)
+
+    (one, d1), (three, d3) = _both(run, monkeypatch)
+    assert d1 == d3 == ("ember.float64" if other == "float64" else "ember.float32")
+    _same(one, three)
+
+
+def test_gradient_accumulation_any_thread_count(monkeypatch):
+    x = _randn(1000, 300, seed=1).requires_grad_()
+
+    def run():
+        x.grad = None
+        ((x * 2).sum() + (x * x).sum()).backward()
+        (x * 3).sum().backward()  # a second backward accumulates into x.grad
+        return x.grad.numpy().copy()
+
+    one, three = _both(run, monkeypatch)
+    _same(one, three)
+    np.testing.assert_allclose(three, 2 + 2 * x.detach().numpy() + 3, rtol=1e-6)
+
+
+jit_needed = pytest.mark.skipif(ember.backend.numpy_cpu.jit_kernels() is None, reason="needs the compiled kernels")
+
+
+@jit_needed
+def test_fused_kernels_any_thread_count(monkeypatch):
+    x = _randn(12, 64, 512, seed=1).requires_grad_()
+    ln = ember.nn.LayerNorm(512)
+    q, k, v = (_randn(12, 4, 64, 32, seed=s).requires_grad_() for s in (2, 3, 4))
+
+    def run():
+        for t in (x, q, k, v, ln.weight, ln.bias):
+            t.grad = None
+        y = F.gelu(ln(x))
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        (y.square().sum() + o.square().sum()).backward()
+        return tuple(t.numpy() for t in (y.detach(), o.detach(), x.grad, ln.weight.grad, ln.bias.grad,
+                                          q.grad, k.grad, v.grad))
+
+    one, three = _both(run, monkeypatch)
+    _same(one[:3] + one[5:], three[:3] + three[5:])
+    # the weight and bias gradients sum each band of rows apart, then add the bands
+    for a, b in zip(one[3:5], three[3:5]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+@jit_needed
+def test_adam_any_thread_count(monkeypatch):
+    def run():
+        p = ember.nn.Parameter(_randn(1000, 300, seed=1))
+        opt = ember.optim.AdamW([p], lr=1e-2)
+        for _ in range(3):
+            p.grad = _randn(1000, 300, seed=2)
+            opt.step()
+        return p.detach().numpy()
+
+    one, three = _both(run, monkeypatch)
+    _same(one, three)
+
+
+def test_gpt_step_any_thread_count(monkeypatch):
+    from ember.models import GPT, GPTConfig
+
+    def run():
+        ember.manual_seed(0)
+        model = GPT(GPTConfig(block_size=64, vocab_size=65, n_layer=2, n_head=4, n_embd=128))
+        idx = ember.randint(0, 65, (12, 64))
+        _, loss = model(idx, idx)
+        loss.backward()
+        return loss.item(), model.lm_head.weight.grad.numpy()
+
+    (l1, g1), (l3, g3) = _both(run, monkeypatch)
+    assert l1 == l3
+    np.testing.assert_allclose(g1, g3, rtol=1e-5, atol=1e-6)
+
+
+def test_set_num_threads_checks_and_reports():
+    with num_threads(2):
+        assert ember.get_num_threads() == 2
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="set_num_threads"):
+            ember.set_num_threads(bad)
+
+
+def test_blas_gets_its_threads_back_on_one_thread():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    with num_threads(1):
+        before = blas_threads()
+    with num_threads(2):
+        _randn(300, 128) @ _randn(128, 96)  # starts the workers
+        assert blas_threads() == 1
+    with num_threads(1):
+        assert blas_threads() == before
+
+
+def test_worker_error_reaches_the_caller():
+    with num_threads(3):
+        def job(i):
+            if i == 2:
+                raise ValueError("boom in a worker")
+
+        with pytest.raises(ValueError, match="boom in a worker"):
+            numpy_threads.run(job, [(0,), (1,), (2,)])
+        numpy_threads.run(job, [(0,), (1,)])  # the pool still works afterwards
+
+
+def test_nested_and_concurrent_splits_run_serially():
+    seen = []
+    lock = threading.Lock()
+
+    def inner(i):
+        with lock:
+            seen.append(("inner", i, threading.current_thread().name))
+
+    def outer(i):
+        numpy_threads.run(inner, [(10 * i,), (10 * i + 1,)])  # a split inside a split: runs in place
+
+    with num_threads(2):
+        numpy_threads.run(outer, [(0,), (1,)])
+        assert sorted(s[1] for s in seen) == [0, 1, 10, 11]
+        # each outer job ran its inner jobs on its own thread
+        by_thread = {}
+        for _, i, name in seen:
+            by_thread.setdefault(name, set()).add(i // 10)
+        assert all(len(v) == 1 for v in by_thread.values())
+
+        results = []
+
+        def user_thread():
+            a = _randn(300, 128, seed=5)
+            results.append((a @ a.t()).numpy())
+
+        threads = [threading.Thread(target=user_thread) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results[1:]:
+            np.testing.assert_array_equal(r, results[0])
