@@ -138,9 +138,9 @@ BINARY = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x,
 @pytest.mark.parametrize("op", BINARY, ids=list(BINARY))
 @pytest.mark.parametrize("other", ["same", "row", "column", "scalar", "float64"])
 def test_binary_any_thread_count(op, other, monkeypatch):
-    x = _randn(1000, 300, seed=1)
-    y = {"same": _randn(1000, 300, seed=2), "row": _randn(300, seed=2), "column": _randn(1000, 1, seed=2),
-         "scalar": 1.7, "float64": _randn(1000, 300, seed=2).double()}[other]
+    x = _randn(2000, 300, seed=1)
+    y = {"same": _randn(2000, 300, seed=2), "row": _randn(300, seed=2), "column": _randn(2000, 1, seed=2),
+         "scalar": 1.7, "float64": _randn(2000, 300, seed=2).double()}[other]
 
     def run():
         r = BINARY[op](x, y)
@@ -152,7 +152,7 @@ def test_binary_any_thread_count(op, other, monkeypatch):
 
 
 def test_gradient_accumulation_any_thread_count(monkeypatch):
-    x = _randn(1000, 300, seed=1).requires_grad_()
+    x = _randn(2000, 300, seed=1).requires_grad_()
 
     def run():
         x.grad = None
@@ -165,7 +165,9 @@ def test_gradient_accumulation_any_thread_count(monkeypatch):
     np.testing.assert_allclose(three, 2 + 2 * x.detach().numpy() + 3, rtol=1e-6)
 
 
-jit_needed = pytest.mark.skipif(ember.backend.numpy_cpu.jit_kernels() is None, reason="needs the compiled kernels")
+jit_needed = pytest.mark.skipif(
+    ember.backend.numpy_cpu.jit_kernels() is None, reason="needs the compiled kernels"
+)
 
 
 @jit_needed
@@ -193,10 +195,10 @@ def test_fused_kernels_any_thread_count(monkeypatch):
 @jit_needed
 def test_adam_any_thread_count(monkeypatch):
     def run():
-        p = ember.nn.Parameter(_randn(1000, 300, seed=1))
+        p = ember.nn.Parameter(_randn(2000, 300, seed=1))
         opt = ember.optim.AdamW([p], lr=1e-2)
         for _ in range(3):
-            p.grad = _randn(1000, 300, seed=2)
+            p.grad = _randn(2000, 300, seed=2)
             opt.step()
         return p.detach().numpy()
 

@@ -278,7 +278,7 @@ class NumpyBuffer(Buffer):
     # ---- arithmetic (0-d operands as scalars, see _num) ----
     def __add__(self, o: Any) -> NumpyBuffer:
         a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
-        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+        if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:
             r = _split_binary(np.add, a, b)
             if r is not None:
                 return NumpyBuffer(r)
@@ -289,7 +289,7 @@ class NumpyBuffer(Buffer):
 
     def __sub__(self, o: Any) -> NumpyBuffer:
         a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
-        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+        if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:
             r = _split_binary(np.subtract, a, b)
             if r is not None:
                 return NumpyBuffer(r)
@@ -300,7 +300,7 @@ class NumpyBuffer(Buffer):
 
     def __mul__(self, o: Any) -> NumpyBuffer:
         a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
-        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+        if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:
             r = _split_binary(np.multiply, a, b)
             if r is not None:
                 return NumpyBuffer(r)
@@ -311,7 +311,7 @@ class NumpyBuffer(Buffer):
 
     def __truediv__(self, o: Any) -> NumpyBuffer:
         a, b = self.data, (o.data if o.__class__ is NumpyBuffer else o)
-        if a.__class__ is _ndarray and a.size >= threads.MIN_ELEMENTS:
+        if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:
             r = _split_binary(np.true_divide, a, b)
             if r is not None:
                 return NumpyBuffer(r)
@@ -862,7 +862,7 @@ class NumpyBuffer(Buffer):
         """In-place ``self += o`` for gradient accumulation; not counted as a user edit."""
         d = self.data
         if d.__class__ is _ndarray and d.flags.writeable:
-            if d.size < threads.MIN_ELEMENTS or not _split_into(np.add, d, o.data):
+            if d.size < threads.MIN_PASS_ELEMENTS or not _split_into(np.add, d, o.data):
                 np.add(d, o.data, out=d, casting="unsafe")
         else:
             r = d + o.data
@@ -1186,17 +1186,19 @@ def _split_flat(kernel: Any, arrays: tuple, args: tuple) -> None:
 
 def _split_binary(ufunc: Any, a: np.ndarray, b: Any) -> np.ndarray | None:
     """``ufunc(a, b)`` for a large float ``a``, cut along the result's first axis; None: not split."""
-    if a.dtype.kind != "f" or not a.ndim:
+    # only C-ordered operands: NumPy gives a result the memory order of its operands (a sum of
+    # transposed views comes out transposed, so a later .contiguous() is free), which this keeps
+    if a.dtype.kind != "f" or not a.ndim or not a.flags.c_contiguous:
         return None
     if b.__class__ is _ndarray:
-        if b.dtype.kind != "f":
+        if b.dtype.kind != "f" or not b.flags.c_contiguous:
             return None
         shape = a.shape if b.shape == a.shape else np.broadcast_shapes(a.shape, b.shape)
     elif b.__class__ is float or b.__class__ is int or (isinstance(b, np.generic) and b.dtype.kind == "f"):
         shape = a.shape
     else:
         return None
-    pieces = threads.split(shape[0], a.size)
+    pieces = threads.split(shape[0], a.size, threads.MIN_PASS_ELEMENTS)
     if len(pieces) == 1:
         return None
     out = np.empty(shape, np.result_type(a, b))
@@ -1208,7 +1210,7 @@ def _split_into(ufunc: Any, d: np.ndarray, b: np.ndarray) -> bool:
     """In place ``d = ufunc(d, b)`` (b broadcast to d) cut along d's first axis; False: not split."""
     if not d.ndim or d.dtype.kind != "f" or b.__class__ is not _ndarray or b.ndim > d.ndim:
         return False
-    pieces = threads.split(d.shape[0], d.size)
+    pieces = threads.split(d.shape[0], d.size, threads.MIN_PASS_ELEMENTS)
     if len(pieces) == 1:
         return False
     threads.run(_ufunc_into, [(ufunc, d[lo:hi], _rows(b, d.shape, lo, hi)) for lo, hi in pieces])

@@ -25,7 +25,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 # splitting pays only when each part's work dwarfs the hand-off to a worker (~10-15 us)
-MIN_ELEMENTS = 1 << 16  # elementwise passes: 256 KB of float32
+MIN_ELEMENTS = 1 << 16  # compiled kernels (many operations per element): 256 KB of float32
+# a plain pass (one add) gains less than it costs below ~1 MB: its result, left half in the
+# other core's cache, slows whatever the calling thread does with it next
+MIN_PASS_ELEMENTS = 1 << 18
 MIN_FLOPS = 1 << 20  # matrix products: 1 MFLOP, ~10 us of one core
 # how long an idle worker spins before it sleeps: ~1-3 ms (a turn is one load and compare)
 SPIN_TURNS = 1 << 22
@@ -88,6 +91,9 @@ class _Worker:
                 fn(*args)
             except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
                 self.error = e
+            # drop the views of the job's arrays now: held until the next job, they would keep
+            # the caller's temporaries alive, and each new one would be fresh, page-faulting memory
+            del fn, args
             self.done.release()
 
 
