@@ -289,3 +289,19 @@ def test_nested_and_concurrent_splits_run_serially():
             t.join()
         for r in results[1:]:
             np.testing.assert_array_equal(r, results[0])
+
+
+def test_without_threadpoolctl_everything_runs_on_the_calling_thread(monkeypatch):
+    monkeypatch.setattr(numpy_threads, "_state", numpy_threads._State())
+    monkeypatch.setattr(numpy_threads, "_limit_blas", lambda: None)
+    ember.set_num_threads(2)
+    names = []
+
+    def job(i):
+        names.append(threading.current_thread().name)
+
+    numpy_threads.run(job, [(0,), (1,)])
+    assert names == [threading.current_thread().name] * 2
+    assert numpy_threads._state.workers == [] and numpy_threads._state.no_limit
+    a, b = _randn(300, 128), _randn(128, 96)
+    np.testing.assert_allclose((a @ b).numpy(), a.numpy() @ b.numpy(), rtol=1e-5, atol=1e-4)

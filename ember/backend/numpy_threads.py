@@ -103,6 +103,7 @@ class _State:
         self.workers: list[_Worker] = []
         self.busy = threading.Lock()  # held while a split runs: nested or concurrent calls go serial
         self.blas_limit: Any = None  # threadpoolctl's limiter while BLAS is held to one thread
+        self.no_limit = False  # threadpoolctl is missing: ember's primitives stay on one thread
 
 
 _state = _State()
@@ -133,9 +134,12 @@ def _resize(n: int) -> None:
         w.go.release()
     if n > 1:
         if _state.blas_limit is None:
+            if _state.no_limit:
+                return
             _state.blas_limit = _limit_blas()
-            if _state.blas_limit is None:
-                return  # no way to hold BLAS to one thread: stay serial rather than oversubscribe
+            if _state.blas_limit is None:  # no way to hold BLAS to one thread: stay serial
+                _state.no_limit = True  # rather than oversubscribe, and do not look again
+                return
         spin = _spin_kernel()
         while len(workers) < n - 1:
             workers.append(_Worker(spin))
