@@ -58,6 +58,12 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
             r = np.add(r, c, out=r, casting="unsafe") if r.__class__ is np.ndarray else r + c
         return r
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    # most products are small: decide that from an upper bound of the work, before any set-up
+    if 2.0 * m * k * n * max(a.size // (m * k or 1), b.size // (k * n or 1)) < 2 * threads.MIN_FLOPS:
+        r = np.matmul(a, b)
+        if c is not None:
+            np.add(r, c, out=r, casting="unsafe")
+        return r
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out_shape = batch + (m, n)
     split_batch = bool(batch) and batch[0] > 1  # whole matrices per thread; else bands of rows

@@ -210,6 +210,8 @@ def bounds(n: int, k: int, align: int = 1) -> list[tuple[int, int]]:
 
 def split(n: int, work: float, min_work: float = MIN_ELEMENTS) -> list[tuple[int, int]]:
     """The (start, end) pieces of ``range(n)`` for ember's threads (one when a split would not pay)."""
+    if work < 2 * min_work:
+        return [(0, n)]
     return bounds(n, parts(n, work, min_work))
 
 
