@@ -59,7 +59,7 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
         return r
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     # most products are small: decide that from an upper bound of the work, before any set-up
-    if 2.0 * m * k * n * max(a.size // (m * k or 1), b.size // (k * n or 1)) < 2 * threads.MIN_FLOPS:
+    if 2.0 * m * k * n * (a.size // (m * k or 1)) * (b.size // (k * n or 1)) < 2 * threads.MIN_FLOPS:
         r = np.matmul(a, b)
         if c is not None:
             np.add(r, c, out=r, casting="unsafe")
