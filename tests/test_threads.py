@@ -305,3 +305,43 @@ def test_without_threadpoolctl_everything_runs_on_the_calling_thread(monkeypatch
     assert numpy_threads._state.workers == [] and numpy_threads._state.no_limit
     a, b = _randn(300, 128), _randn(128, 96)
     np.testing.assert_allclose((a @ b).numpy(), a.numpy() @ b.numpy(), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("make", ["transpose", "permute", "slice"])
+def test_copies_any_thread_count(make, monkeypatch):
+    x = _randn(64, 40, 30, 16, seed=1)
+    view = {"transpose": lambda: x.transpose(0, 3), "permute": lambda: x.permute(3, 1, 0, 2),
+            "slice": lambda: x[:, ::2, 1:, :]}[make]
+
+    def run():
+        v = view()
+        return v.contiguous().numpy().copy(), v.reshape(-1, v.shape[-1]).numpy().copy()
+
+    one, three = _both(run, monkeypatch)
+    _same(one, three)
+    ref = {"transpose": lambda a: a.swapaxes(0, 3), "permute": lambda a: a.transpose(3, 1, 0, 2),
+           "slice": lambda a: a[:, ::2, 1:, :]}[make](x.numpy())
+    np.testing.assert_array_equal(three[0], ref)
+    np.testing.assert_array_equal(three[1], ref.reshape(-1, ref.shape[-1]))
+
+
+def test_reshape_of_a_large_view_stays_a_view_where_it_can():
+    x = _randn(64, 40, 30, 12, seed=1)
+    v = x[:, ::2]  # (64, 20, 30, 12): merging the last two axes needs no copy
+    r = v.reshape(64, 20, 360)
+    assert np.shares_memory(r.numpy(), x.numpy())
+
+
+def test_conv2d_any_thread_count(monkeypatch):
+    x = _randn(64, 32, 13, 13, seed=1).requires_grad_()
+    conv = ember.nn.Conv2d(32, 64, 3)
+
+    def run():
+        for t in (x, conv.weight, conv.bias):
+            t.grad = None
+        y = conv(x)
+        y.square().sum().backward()
+        return y.detach().numpy(), x.grad.numpy(), conv.weight.grad.numpy(), conv.bias.grad.numpy()
+
+    one, three = _both(run, monkeypatch)
+    _close(one, three)

@@ -540,7 +540,11 @@ class NumpyBuffer(Buffer):
 
     # ---- movement ---------------------------------------------------------------
     def reshape(self, shape: tuple[int, ...]) -> NumpyBuffer:
-        return NumpyBuffer(self.data.reshape(shape))
+        d = self.data
+        if d.__class__ is _ndarray and d.size >= threads.MIN_PASS_ELEMENTS and not d.flags.c_contiguous:
+            v = _reshaped_view(d, shape)  # otherwise NumPy would copy on one core
+            return NumpyBuffer(v if v is not None else _copy_c(d).reshape(shape))
+        return NumpyBuffer(d.reshape(shape))
 
     def permute(self, axes: tuple[int, ...]) -> NumpyBuffer:
         return NumpyBuffer(np.transpose(self.data, axes))
@@ -552,6 +556,8 @@ class NumpyBuffer(Buffer):
         d = self.data
         if d.__class__ is not _ndarray or d.flags.c_contiguous:
             return NumpyBuffer(d)
+        if d.size >= threads.MIN_PASS_ELEMENTS:
+            return NumpyBuffer(_copy_c(d))
         return NumpyBuffer(np.array(d, order="C"))  # (ascontiguousarray would make 0-d into 1-d)
 
     def is_contiguous(self) -> bool:
@@ -1202,6 +1208,34 @@ def _split_binary(ufunc: Any, a: np.ndarray, b: Any) -> np.ndarray | None:
         return None
     out = np.empty(shape, np.result_type(a, b))
     threads.run(ufunc, [(_rows(a, shape, lo, hi), _rows(b, shape, lo, hi), out[lo:hi]) for lo, hi in pieces])
+    return out
+
+
+_NUMPY_2_1 = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
+
+
+def _reshaped_view(d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``d`` reshaped without a copy, or None when its strides do not allow it."""
+    try:
+        if _NUMPY_2_1:
+            return d.reshape(shape, copy=False)
+        v = d.view()
+        v.shape = shape  # NumPy 1.x: raises where a copy would be needed
+        return v
+    except (ValueError, AttributeError):
+        return None
+
+
+def _copy_c(d: np.ndarray) -> np.ndarray:
+    """A C-ordered copy of ``d``, made by ember's threads along the first axis long enough to cut."""
+    out = np.empty(d.shape, d.dtype)
+    axis = next((i for i, n in enumerate(d.shape) if n >= threads.get_num_threads()), None)
+    pieces = [(0, 0)] if axis is None else threads.split(d.shape[axis], d.size, threads.MIN_PASS_ELEMENTS)
+    if len(pieces) == 1:
+        np.copyto(out, d)
+        return out
+    lead = (slice(None),) * axis  # type: ignore[operator]
+    threads.run(np.copyto, [(out[lead + (slice(lo, hi),)], d[lead + (slice(lo, hi),)]) for lo, hi in pieces])
     return out
 
 
