@@ -1183,7 +1183,8 @@ def _owner(d: Any) -> Any:
 def _split_flat(kernel: Any, arrays: tuple, args: tuple) -> None:
     """Run an elementwise kernel over 1-d ``arrays`` (all the same length), split over ember's threads."""
     n = arrays[0].size
-    if n < 2 * threads.MIN_ELEMENTS or len(pieces := threads.split(n, n)) == 1:
+    pieces = threads.split(n, n)
+    if len(pieces) == 1:
         kernel(*arrays, *args)
         return
     threads.run(kernel, [tuple(a[lo:hi] for a in arrays) + args for lo, hi in pieces])

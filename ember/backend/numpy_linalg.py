@@ -58,18 +58,14 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
             r = np.add(r, c, out=r, casting="unsafe") if r.__class__ is np.ndarray else r + c
         return r
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    # most products are small: decide that from an upper bound of the work, before any set-up
-    if 2.0 * m * k * n * (a.size // (m * k or 1)) * (b.size // (k * n or 1)) < 2 * threads.MIN_FLOPS:
-        r = np.matmul(a, b)
-        if c is not None:
-            np.add(r, c, out=r, casting="unsafe")
-        return r
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    out_shape = batch + (m, n)
-    split_batch = bool(batch) and batch[0] > 1  # whole matrices per thread; else bands of rows
-    rows = batch[0] if split_batch else m
-    flops = 2.0 * math.prod(out_shape) * k
-    parts = threads.parts(rows, flops, threads.MIN_FLOPS)
+    parts = 1
+    # most products are small: an upper bound of the work rules them out before any set-up
+    if 2.0 * m * k * n * (a.size // (m * k or 1)) * (b.size // (k * n or 1)) >= 2 * threads.MIN_FLOPS:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        out_shape = batch + (m, n)
+        split_batch = bool(batch) and batch[0] > 1  # whole matrices per thread; else bands of rows
+        rows = batch[0] if split_batch else m
+        parts = threads.parts(rows, 2.0 * math.prod(out_shape) * k, threads.MIN_FLOPS)
     if parts == 1:
         r = np.matmul(a, b)
         if c is not None:
@@ -87,8 +83,8 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
 
         def cut_b(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
             return x  # every band of rows of a meets all of b
-    # bands of rows start on multiples of 64, where BLAS's own tiles of rows start: each element
-    # is then computed by the same kernel as in the whole product, and the result is the same
+    # bands of rows start on multiples of 64, where BLAS's own tiles of rows start, so most rows meet
+    # the kernel they meet in the whole product (the results agree to rounding, not always in bits)
     align = 1 if split_batch else _ROW_ALIGN
     threads.run(_gemm_part, [(cut(a, lo, hi), cut_b(b, lo, hi), cut(out, lo, hi), cut(c, lo, hi))
                              for lo, hi in threads.bounds(rows, parts, align)])
