@@ -225,9 +225,15 @@ def test_gpt_step_any_thread_count(monkeypatch):
 def test_set_num_threads_checks_and_reports():
     with num_threads(2):
         assert ember.get_num_threads() == 2
+    import torch
+
     for bad in (0, -1, 1.5, True, "2"):
-        with pytest.raises(ValueError, match="set_num_threads"):
+        with pytest.raises(RuntimeError, match="set_num_threads expects") as ours:
             ember.set_num_threads(bad)
+        with pytest.raises(RuntimeError) as theirs:
+            torch.set_num_threads(bad)
+        assert str(ours.value).split(",")[0] == str(theirs.value).split(",")[0]
+    assert ember.get_num_threads() >= 1  # unchanged by the refused calls
 
 
 def test_blas_gets_its_threads_back_on_one_thread():

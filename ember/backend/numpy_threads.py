@@ -118,8 +118,11 @@ def get_num_threads() -> int:
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads for ember's CPU primitives (1: everything on the calling thread)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
+    # PyTorch's errors, RuntimeError in both cases
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n}")
     with _state.busy:
         _state.requested = n
         _resize(1)  # workers start again on the next split, at the new count
