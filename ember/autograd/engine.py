@@ -6,6 +6,13 @@ algorithm), so each output gradient is complete, summed, before its backward run
 Both passes are iterative (a 100,000-op chain needs no recursion), and every
 gradient a backward returns is summed back to its input's shape here, in one place,
 then checked.
+
+Gradients that reach one tensor from several consumers are summed as they arrive.
+The first sum allocates a new buffer that the engine alone holds; later ones add into
+it in place. A backward may return a ``Padded`` gradient (the gradient of a slice:
+zero outside one region), and the engine adds it into that region only, so the
+pieces of a tensor split three ways cost one buffer, not three padded copies and
+two sums.
 """
 
 from __future__ import annotations
@@ -18,6 +25,53 @@ from ember.buffer import Buffer, inplace_clock
 if TYPE_CHECKING:
     from ember._tensor import Tensor
     from ember.function import Function
+
+
+class Padded:
+    """The gradient ``grad`` padded with zeros by ``widths`` ((before, after) per axis), left unpadded.
+
+    What a slice's backward returns: the engine adds ``grad`` into that region of the
+    input's gradient instead of building the zeros around it.
+    """
+
+    __slots__ = ("grad", "widths")
+
+    def __init__(self, grad: Buffer, widths: tuple[tuple[int, int], ...]) -> None:
+        self.grad, self.widths = grad, widths
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(n + a + b for n, (a, b) in zip(self.grad.shape, self.widths))
+
+    def region(self) -> tuple[slice, ...]:
+        return tuple(slice(a, a + n) for n, (a, _) in zip(self.grad.shape, self.widths))
+
+    def dense(self) -> Buffer:
+        return self.grad.pad(self.widths)
+
+
+def _sum_into(prev: Buffer | None, g: Buffer | Padded, owned: set[int]) -> Buffer:
+    """``prev + g`` for two gradients of one tensor, in place when ``prev`` is a sum the engine owns.
+
+    ``owned`` holds the ids of buffers this backward allocated and has handed to no one.
+    """
+    if prev is None:
+        if g.__class__ is not Padded:
+            return g  # type: ignore[return-value]
+        out = g.dense()  # type: ignore[union-attr]
+    elif id(prev) in owned:
+        if g.__class__ is Padded:
+            prev.getitem(g.region()).accumulate_(g.grad)  # type: ignore[union-attr]
+        else:
+            prev.accumulate_(g)  # type: ignore[arg-type]
+        return prev
+    elif g.__class__ is Padded:
+        out = prev.copy()
+        out.getitem(g.region()).accumulate_(g.grad)  # type: ignore[union-attr]
+    else:
+        out = prev + g
+    owned.add(id(out))
+    return out
 
 
 def dependencies(roots: list[Function]) -> dict[Function, int]:
@@ -66,8 +120,9 @@ def sum_to_shape(g: Buffer, shape: tuple[int, ...]) -> Buffer:
     return g
 
 
-def _fit(fn: Function, i: int, g: Buffer, t: Tensor) -> Buffer:
+def _fit(fn: Function, i: int, given: Buffer | Padded, t: Tensor) -> Buffer:
     shape = t._buf.shape
+    g = given.dense() if isinstance(given, Padded) else given
     try:
         ok = len(g.shape) >= len(shape) and all(
             a == b or b == 1 for a, b in zip(g.shape[len(g.shape) - len(shape):], shape)
@@ -138,6 +193,7 @@ def run_backward(
                 cap_fns[id(t._ctx)] = slot
     deps = dependencies([t._ctx for t, _ in roots if t._ctx is not None])
     ready = [fn for fn, n in deps.items() if n == 0]
+    owned: set[int] = set()
     anomaly = _grad_state.anomaly
     was_enabled = _grad_state.enabled
     _grad_state.enabled = False  # backward builds no graph of its own
@@ -146,6 +202,8 @@ def run_backward(
             fn = ready.pop()
             inputs: tuple[Tensor, ...] = fn.inputs  # type: ignore[assignment]  # dependencies() checked it
             g = grads.pop(fn, None)
+            if owned:
+                owned.discard(id(g))  # handed to fn: from now on others may hold it
             res: Any = ()
             if g is not None:  # else no gradient reached fn: only release its inputs below
                 if fn._hooks:
@@ -176,16 +234,15 @@ def run_backward(
                     if gi.shape != t._buf.shape:
                         gi = _fit(fn, i, gi, t)
                     if anomaly:
-                        _check_grad(fn, i, gi)
+                        _check_grad(fn, i, gi.grad if gi.__class__ is Padded else gi)
                     if p is None:
                         entry = leaf_grads.get(id(t))
                         if entry is None:
-                            leaf_grads[id(t)] = [t, gi]
+                            leaf_grads[id(t)] = [t, _sum_into(None, gi, owned)]
                         else:
-                            entry[1] = entry[1] + gi
+                            entry[1] = _sum_into(entry[1], gi, owned)
                     else:
-                        prev = grads.get(p)
-                        grads[p] = gi if prev is None else prev + gi
+                        grads[p] = _sum_into(grads.get(p), gi, owned)
                 if p is not None:
                     n = deps[p] - 1
                     deps[p] = n

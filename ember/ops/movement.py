@@ -8,6 +8,7 @@ options arrive normalised (non-negative axes, in-range sizes).
 
 from __future__ import annotations
 
+from ember.autograd.engine import Padded
 from ember.buffer import Buffer
 from ember.function import Function
 
@@ -63,15 +64,16 @@ class Pad(Function):
 class Shrink(Function):
     """z = x[a0:b0, a1:b1, ...], one (start, stop) pair per axis (a view, no copy).
 
-    dz/dx = grad padded with zeros back to x's shape.
+    dz/dx = grad padded with zeros back to x's shape, a ``Padded`` gradient: the engine adds
+    it into that region of x's gradient, so the pieces of a split add up without padding.
     """
 
     def forward(self, x: Buffer, bounds: tuple[tuple[int, int], ...]) -> Buffer:
         self.widths = tuple((a, n - b) for (a, b), n in zip(bounds, x.shape))
         return x.getitem(tuple(slice(a, b) for a, b in bounds))
 
-    def backward(self, grad: Buffer) -> Buffer:
-        return grad.pad(self.widths)
+    def backward(self, grad: Buffer) -> Padded:
+        return Padded(grad, self.widths)
 
 
 class Flip(Function):

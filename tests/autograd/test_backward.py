@@ -329,6 +329,26 @@ def test_split_pieces_add_into_one_gradient():
     assert gq.tolist() == [[2.0, 2.0]] * 2 and gy.tolist() == [[2.0, 2.0, 3.0, 3.0, 4.0, 4.0]] * 2
 
 
+def _shared_sum_case(lib, a_first):
+    x = lib.tensor([[1.0, -2.0, 3.0, 0.5], [2.0, 1.0, -1.0, 4.0]], requires_grad=True)
+    w = lib.tensor([[0.5, 1.5, -1.0, 2.0]] * 2, requires_grad=True)
+    a, b = x * 2, w * 3
+    h = a + b  # h's gradient is a sum of slice pieces; Add hands that one buffer to a and b alike
+    p, q = h.split(2, dim=1)
+    more = (a * a).sum() + (b * x).sum()  # second gradients for a and b, arriving before or after h's
+    out = ((p * p).sum() + (q * 5).sum() + more) if a_first else (more + (p * p).sum() + (q * 5).sum())
+    out.backward()
+    return x.grad.tolist(), w.grad.tolist()
+
+
+@pytest.mark.parametrize("a_first", [True, False])
+def test_a_summed_gradient_handed_on_is_never_added_into(a_first):
+    """The engine adds gradients into the sums it made in place; once such a sum is handed to a
+    backward (here Add's, which passes it to both inputs) it must not be written again."""
+    for ours, theirs in zip(_shared_sum_case(ember, a_first), _shared_sum_case(torch, a_first)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
 def _write_after_use(lib):
     x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * 2
