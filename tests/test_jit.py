@@ -247,3 +247,30 @@ def test_layer_norm_of_one_element_rows(monkeypatch):
         y, gx, gw, gb = (t.numpy() for t in got)
         assert not y.any() and not gx.any() and not gw.any()
         np.testing.assert_allclose(gb, [-0.4], rtol=1e-6)
+
+
+@pytest.mark.parametrize("rows,idx_shape,width", [(65, (12, 64), 128), (7, (30,), 3), (50_000, (4, 5), 16)])
+def test_embedding_backward(rows, idx_shape, width, monkeypatch):
+    """add_rows (the scatter-add of the embedding's backward) against the NumPy ways (the one-hot
+    product for small tables, sorted rounds for big ones) and PyTorch, with repeated rows."""
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, min(rows, 9), size=idx_shape)  # few distinct rows: many repeats
+    wv = rng.standard_normal((rows, width)).astype(np.float32)
+    gv = rng.standard_normal(idx_shape + (width,)).astype(np.float32)
+
+    def run():
+        w = ember.tensor(wv, requires_grad=True)
+        (F.embedding(ember.tensor(idx), w) * ember.tensor(gv)).sum().backward()
+        return w.grad
+
+    on, off = both_ways(run, monkeypatch, "add_rows")
+    wt = torch.tensor(wv, requires_grad=True)
+    (torch.nn.functional.embedding(torch.tensor(idx), wt) * torch.tensor(gv)).sum().backward()
+    close(on, wt.grad, atol=1e-5)  # sums of ~85 rows: float32 rounding in any order
+    close(off, wt.grad, atol=1e-5)
+
+
+def test_add_rows_counts_negative_rows_from_the_end():
+    out = np.zeros((4, 2), np.float32)
+    numpy_jit.add_rows(out, np.array([-1, 3, 0, -4]), np.ones((4, 2), np.float32))
+    assert out.tolist() == [[2.0, 2.0], [0.0, 0.0], [0.0, 0.0], [2.0, 2.0]]

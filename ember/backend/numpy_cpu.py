@@ -766,16 +766,34 @@ class NumpyBuffer(Buffer):
         if idx.__class__ is tuple and len(idx) == 1:
             idx = idx[0]
         s = np.asarray(src.data)
-        if (idx.__class__ is _ndarray and idx.dtype != np.bool_ and idx.ndim >= 1 and d.ndim >= 1
-                and d.flags.c_contiguous and s.size >= 16384 and s.size >= 32 * idx.size
-                and d.dtype == s.dtype):
-            # rows (>= 32 wide) of a table gathered with repeats: the embedding backward. Measured
-            # (benchmarks/indexing.py) 2-10x faster than np.add.at there, slower on narrow rows.
+        if (idx.__class__ is _ndarray and idx.dtype != np.bool_ and idx.dtype.kind in "iu" and idx.ndim >= 1
+                and d.ndim >= 1 and d.flags.c_contiguous and d.dtype == s.dtype
+                and s.shape == idx.shape + d.shape[1:] and s.size):
+            # whole rows of a table, picked with repeats: the embedding's backward
             n = idx.size
-            NumpyBuffer._add_rows_grouped(d.reshape(d.shape[0], -1), idx.reshape(n), s.reshape(n, -1))
+            NumpyBuffer._add_rows(d.reshape(d.shape[0], -1), idx.reshape(n), s.reshape(n, -1))
         else:
             np.add.at(d, idx, s)
         self.data = d
+
+    @staticmethod
+    def _add_rows(out: np.ndarray, idx: np.ndarray, src: np.ndarray) -> None:
+        """``out[idx] += src`` for a 1-d ``idx`` with repeats; ``out`` is (rows, width) and C-ordered."""
+        k = jit_kernels()
+        if k is not None and out.dtype == np.float32:
+            k.add_rows(out, idx, np.ascontiguousarray(src))  # one pass: 768 rows of 128 in ~12 us
+        elif out.dtype.kind == "f" and idx.size * out.shape[0] <= _ONEHOT_MAX:
+            # a small table: one product with the one-hot matrix of the indices beats sorting them
+            if idx.min() < 0:  # -1 and rows - 1 name the same row
+                idx = np.where(idx < 0, idx + out.shape[0], idx)
+            onehot = (idx.reshape(-1, 1) == np.arange(out.shape[0])).astype(out.dtype)  # (n, rows)
+            out += onehot.T @ src
+        elif src.size >= 16384 and out.shape[1] >= 32:
+            # rows (>= 32 wide) of a larger table: measured (benchmarks/indexing.py) 2-10x faster
+            # than np.add.at there, slower on narrow rows
+            NumpyBuffer._add_rows_grouped(out, idx, src)
+        else:
+            np.add.at(out, idx, src)
 
     @staticmethod
     def _add_rows_grouped(out: np.ndarray, idx: np.ndarray, src: np.ndarray) -> None:
@@ -1300,6 +1318,8 @@ def _unwrap_index(index: Any) -> Any:
     return index.data if index.__class__ is NumpyBuffer else index
 
 
+# the one-hot matrix of an index-add (indices x table rows) stays under 4 MB of float32
+_ONEHOT_MAX = 1 << 20
 _ONES: dict[tuple[int, Any], np.ndarray] = {}
 
 

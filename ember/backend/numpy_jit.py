@@ -3,10 +3,10 @@
 NumPy makes one pass over memory per operation, so a formula of twenty operations reads
 and writes its arrays twenty times, on one core, while PyTorch's kernels do the formula in
 one vectorised pass. The hot formulas of a transformer step (exact GELU, LayerNorm, the
-attention softmax, the Adam update) are written here once more as plain loops that Numba
-compiles to vector code, each in one or two passes. Every kernel computes the same formula
-as the NumPy code it replaces (``numpy_cpu.py`` or the composed fallback in the Function
-that uses it), and ``tests/test_jit.py`` checks each against that code.
+attention softmax, the Adam update, the embedding's scatter-add) are written here once more
+as plain loops that Numba compiles to vector code, each in one or two passes. Every kernel
+computes the same formula as the NumPy code it replaces (``numpy_cpu.py`` or the composed
+fallback in the Function that uses it), and ``tests/test_jit.py`` checks each against that code.
 
 The kernels are optional: this module imports Numba, and ``numpy_cpu.jit_kernels()``
 imports this module on first use only (so ``import ember`` stays fast), returning None
@@ -186,6 +186,20 @@ def adam_step(param: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float, de
         m[i] = mi
         v[i] = vi
         param[i] = param[i] * dec - ss * mi / (np.sqrt(vi) / bc + ep)
+
+
+@jit
+def add_rows(out: Any, idx: Any, src: Any) -> None:
+    """out[idx[i]] += src[i] for each i, in order (repeated rows add up; negative rows count from
+    the end): the embedding's backward, one pass over src instead of a product with a one-hot."""
+    n = out.shape[0]
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        if r < 0:
+            r += n
+        row, s = out[r], src[i]
+        for j in range(s.shape[0]):
+            row[j] += s[j]
 
 
 # ---- the wait of ember's worker threads (numpy_threads.py) ------------------------------

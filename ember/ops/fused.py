@@ -344,9 +344,9 @@ class ScaledDotProductAttention(Function):
 class Embedding(Function):
     """y = W[idx] (rows of W picked by integer indices);  dW = rows of g added back at idx.
 
-    Rows at ``padding_idx`` get no gradient. For a small table the scatter-add is a
-    product with the one-hot matrix of the indices, onehot(idx)^T g: one GEMM instead
-    of a sort and rounds of indexed adds.
+    Rows at ``padding_idx`` get no gradient. The scatter-add is the backend's
+    ``index_add_``, which picks its way by the table's size (a compiled loop, a product
+    with the one-hot matrix of the indices, or sorted rounds of indexed adds).
     """
 
     def forward(self, idx: Buffer, weight: Buffer, padding_idx: int | None = None) -> Buffer:
@@ -361,17 +361,9 @@ class Embedding(Function):
         g = grad.reshape((n, d))
         if self.padding_idx is not None:
             g = flat_idx.ne(self.padding_idx).reshape((n, 1)).where(g, 0)
-        if n * n_rows <= _ONEHOT_MAX:
-            rows = self.buffer_class.arange(0, n_rows, 1, flat_idx.dtype)
-            onehot = flat_idx.reshape((n, 1)).eq(rows).cast(self.w_dtype)  # (n, n_rows)
-            return None, mT(onehot) @ g
         gw = self.buffer_class.full(self.w_shape, 0, self.w_dtype)
         gw.index_add_(flat_idx, g)  # in place: gw is new, and a copy of a vocabulary-sized table is costly
         return None, gw
-
-
-# the one-hot matrix (indices x table rows) stays under 4 MB of float32
-_ONEHOT_MAX = 1 << 20
 
 
 class Dropout(Function):
