@@ -451,6 +451,10 @@ class Buffer:
     def softmax_backward_rows_(self, p: Buffer) -> bool:
         """In place: self = p (self - sum(self p)) per row of the last axis."""
         return False
+    def softmax_lse_rows(self) -> tuple[Buffer, Buffer] | None:
+        """self (R, C): ``(softmax per row, log-sum-exp per row as (R, 1))`` in one pass; None where
+        the backend has no such kernel or a row holds NaN or inf (the caller's own path handles those)."""
+        return None
     def adam_step_(
         self, g: Buffer, m: Buffer, v: Buffer, beta1: float, beta2: float, decay: float, step_size: float,
         bc2_sqrt: float, eps: float,

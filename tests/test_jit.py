@@ -274,3 +274,44 @@ def test_add_rows_counts_negative_rows_from_the_end():
     out = np.zeros((4, 2), np.float32)
     numpy_jit.add_rows(out, np.array([-1, 3, 0, -4]), np.ones((4, 2), np.float32))
     assert out.tolist() == [[2.0, 2.0], [0.0, 0.0], [0.0, 0.0], [2.0, 2.0]]
+
+
+@pytest.mark.parametrize("case", ["plain", "far_apart", "minus_inf_entry", "ignore_index"])
+def test_cross_entropy(case, monkeypatch):
+    """softmax_lse_rows (cross-entropy's softmax and log-sum-exp in one pass) against the NumPy path
+    and PyTorch, with targets given scores far below the row's largest (a loss of ~200)."""
+    rng = np.random.default_rng(4)
+    xv = rng.standard_normal((37, 65)).astype(np.float32) * 3
+    tv = rng.integers(0, 65, size=37)
+    kw = {"ignore_index": -1} if case == "ignore_index" else {}
+    if case == "far_apart":
+        xv[:, 0] = 150.0
+        xv[np.arange(37), tv] = -50.0
+        tv[:5] = 0
+    if case == "minus_inf_entry":
+        xv[3, 7] = -np.inf
+        tv[3] = 8
+
+    def run():
+        x = ember.tensor(xv, requires_grad=True)
+        loss = F.cross_entropy(x, ember.tensor(tv), **kw)
+        loss.backward()
+        return loss.detach(), x.grad
+
+    (l1, g1), (l0, g0) = both_ways(run, monkeypatch, "softmax_lse_rows")
+    xt = torch.tensor(xv, requires_grad=True)
+    lt = torch.nn.functional.cross_entropy(xt, torch.tensor(tv), **kw)
+    lt.backward()
+    for loss, g in ((l1, g1), (l0, g0)):
+        close(loss, lt, rtol=1e-6)
+        close(g, xt.grad)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_cross_entropy_rows_with_nan_or_inf_take_the_numpy_path(bad, monkeypatch):
+    xv = np.zeros((4, 5), np.float32)
+    xv[2, 3] = bad
+    with counting(monkeypatch, "softmax_lse_rows") as calls, jit(True):
+        got = F.cross_entropy(ember.tensor(xv), ember.tensor([0, 1, 2, 3])).item()
+    want = torch.nn.functional.cross_entropy(torch.tensor(xv), torch.tensor([0, 1, 2, 3])).item()
+    assert calls[0] == 1 and np.isnan(got) and np.isnan(want)

@@ -1149,6 +1149,14 @@ class NumpyBuffer(Buffer):
         threads.run(jit.softmax_rows, [(s3[lo:hi], scale, causal) for lo, hi in pieces])
         return True
 
+    def softmax_lse_rows(self) -> tuple[NumpyBuffer, NumpyBuffer] | None:
+        x = self.data
+        jit = jit_kernels()
+        if jit is None or not _jit_f32(x) or x.ndim != 2 or not x.size:
+            return None
+        p, lse = np.empty_like(x), np.empty((x.shape[0], 1), x.dtype)
+        return (NumpyBuffer(p), NumpyBuffer(lse)) if jit.softmax_lse_rows(x, p, lse) else None
+
     def softmax_backward_rows_(self, p: Buffer) -> bool:
         gp, pa = self.data, p.data
         jit = jit_kernels()

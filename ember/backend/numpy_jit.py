@@ -189,6 +189,33 @@ def adam_step(param: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float, de
 
 
 @jit
+def softmax_lse_rows(x: Any, p: Any, lse: Any) -> bool:
+    """p = softmax(x) and lse = log(sum(exp(x))) per row of x (R, C); False (and p, lse partly
+    written) as soon as a row's largest entry is NaN or inf."""
+    n = x.shape[1]
+    for i in range(x.shape[0]):
+        row, out = x[i], p[i]
+        m = row[0]
+        bad = m != m
+        for j in range(1, n):
+            v = row[j]
+            bad |= v != v  # max() would pass a NaN over
+            m = max(m, v)
+        if bad or m == np.inf or m == -np.inf:
+            return False
+        z = f32(0.0)
+        for j in range(n):
+            e = exp32(row[j] - m)
+            out[j] = e
+            z += e
+        inv = f32(1.0) / z
+        for j in range(n):
+            out[j] *= inv
+        lse[i, 0] = m + np.log(z)
+    return True
+
+
+@jit
 def add_rows(out: Any, idx: Any, src: Any) -> None:
     """out[idx[i]] += src[i] for each i, in order (repeated rows add up; negative rows count from
     the end): the embedding's backward, one pass over src instead of a product with a one-hot."""

@@ -55,11 +55,16 @@ class CrossEntropy(Function):
     ) -> Buffer:
         w = weight[0] if weight else None
         n_cls = x.shape[1]
-        m = x.max(1, keepdims=True)
-        e = x - m
-        e.tmp_exp_()  # e is ours: exponentiate in place
-        z = e.sum(1, keepdims=True)
-        lse = z.log() + m  # (N, 1, d...)
+        fused = x.softmax_lse_rows() if len(x.shape) == 2 else None  # one compiled pass, where there is one
+        z: Buffer | float
+        if fused is not None:
+            (e, lse), z = fused, 1.0  # e holds the softmax itself
+        else:
+            m = x.max(1, keepdims=True)
+            e = x - m
+            e.tmp_exp_()  # e is ours: exponentiate in place
+            z = e.sum(1, keepdims=True)
+            lse = z.log() + m  # (N, 1, d...)
         self.e, self.z = e, z  # softmax(x) = e / z, formed in backward only
         self.eps, self.reduction, self.prob = label_smoothing, reduction, prob_target
         self.wb = None if w is None else w.reshape((1, n_cls) + (1,) * (len(x.shape) - 2))
@@ -73,6 +78,9 @@ class CrossEntropy(Function):
             loss = -(self.logp * self.tw).sum(1)
             self.denom: Buffer | float | None = None if reduction != "mean" else float(_numel(loss))
             return _reduce(loss, reduction, self.denom)
+        if (ignore_index is not None and w is None and label_smoothing == 0.0
+                and not target.eq(ignore_index).any().item()):
+            ignore_index = None  # nanoGPT's ignore_index=-1 with no target -1: the masks would change nothing
         if ignore_index is None and w is None and label_smoothing == 0.0:
             # the common case (no target is ignore_index, no weights): no masks, mean over N
             self.t = target.reshape(target.shape[:1] + (1,) + target.shape[1:])
