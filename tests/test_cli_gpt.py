@@ -231,3 +231,21 @@ def test_ember_console_script():
     res = subprocess.run([str(script), "gpt", "sample", "--help"], capture_output=True, text=True,
                          timeout=120, check=False)
     assert res.returncode == 0 and "--ckpt" in res.stdout and "--top-p" in res.stdout
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["hard_link", "copy"])
+def test_copy_checkpoint_keeps_its_contents_when_the_source_moves_on(tmp_path, monkeypatch, links):
+    from ember.recipes.common import copy_checkpoint
+
+    if not links:
+        def no_link(*args):
+            raise OSError("no hard links here")
+        monkeypatch.setattr(os, "link", no_link)
+    last, best = tmp_path / "last.safetensors", tmp_path / "best.safetensors"
+    ember.save({"step": 1}, last)
+    copy_checkpoint(last, best)
+    ember.save({"step": 2}, last)  # replaced by a rename, as every checkpoint is
+    assert ember.load(best) == {"step": 1} and ember.load(last) == {"step": 2}
+    copy_checkpoint(last, best)
+    assert ember.load(best) == {"step": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.safetensors", "last.safetensors"]

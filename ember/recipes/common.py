@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -77,3 +78,20 @@ def write_json(path: str | Path, obj: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2))
     os.replace(tmp, path)
+
+
+def copy_checkpoint(src: str | Path, dst: str | Path) -> None:
+    """Make ``dst`` hold what ``src`` holds now, replacing it atomically.
+
+    A hard link where the file system has them: checkpoints are always replaced by a
+    rename, never written in place, so the link keeps today's contents after ``src``
+    moves on, and costs no second write and fsync of the whole file.
+    """
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)

@@ -16,7 +16,7 @@ from typing import Any
 import ember
 from ember import nn
 from ember.models.gpt import GPT, GPTConfig
-from ember.recipes.common import Timer, plot_curves, progress, write_json
+from ember.recipes.common import Timer, copy_checkpoint, plot_curves, progress, write_json
 from ember.serialization import load as load_checkpoint
 from ember.serialization import save as save_checkpoint
 
@@ -181,10 +181,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         history["step"].append(step)
         history["train"].append(losses["train"])
         history["val"].append(losses["val"])
-        if losses["val"] < best_val:
-            best_val = losses["val"]
-            save("best.safetensors")
+        improved = losses["val"] < best_val
+        best_val = min(best_val, losses["val"])
         save("last.safetensors")
+        if improved:  # the same contents: no second serialization and write
+            copy_checkpoint(out / "last.safetensors", out / "best.safetensors")
         msg = f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"
         bar.write(msg) if hasattr(bar, "write") else print(msg)
         return losses
