@@ -355,7 +355,7 @@ class Embedding(Function):
         return weight.getitem(idx)
 
     def backward(self, grad: Buffer) -> Grads:
-        n_rows, d = self.w_shape
+        d = self.w_shape[1]
         n = _prod(self.idx.shape)
         flat_idx = self.idx.reshape((n,))
         g = grad.reshape((n, d))
