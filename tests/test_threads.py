@@ -81,6 +81,8 @@ MATMUL_CASES = {
     "matrix_times_batch": ((96, 64), (6, 64, 80)),
     "batch_times_matrix": ((4, 75, 64), (64, 80)),
     "transposed": ((128, 300), (96, 128)),
+    "few_rows": ((65, 768), (768, 128)),  # bands of columns: an output layer's weight gradient
+    "few_rows_transposed": ((768, 65), (128, 768)),
 }
 
 
@@ -88,7 +90,7 @@ MATMUL_CASES = {
 def test_matmul_any_thread_count(case, monkeypatch):
     sa, sb = MATMUL_CASES[case]
     a, b = _randn(*sa, seed=1), _randn(*sb, seed=2)
-    if case == "transposed":
+    if case.endswith("transposed"):
         a, b = a.t(), b.t()
 
     def run():
@@ -118,9 +120,10 @@ def test_linear_bias_any_thread_count(bias_shape, monkeypatch):
         np.testing.assert_allclose(three[0], ref, rtol=1e-5, atol=1e-4)
 
 
-def test_matmul_add_broadcasts_any_bias(monkeypatch):
-    a, b = _randn(300, 128, seed=1), _randn(128, 96, seed=2)
-    for shape in [(96,), (300, 96), (1, 96), (300, 1)]:
+@pytest.mark.parametrize("m", [300, 65], ids=["row_bands", "column_bands"])
+def test_matmul_add_broadcasts_any_bias(m, monkeypatch):
+    a, b = _randn(m, 768, seed=1), _randn(768, 96, seed=2)
+    for shape in [(96,), (m, 96), (1, 96), (m, 1)]:
         c = _randn(*shape, seed=3)
 
         def run():

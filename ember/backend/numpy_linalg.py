@@ -19,6 +19,7 @@ from ember.backend import numpy_threads as threads
 
 _BLAS_TYPES = frozenset("fd")  # float32, float64
 _ROW_ALIGN = 64
+_COL_ALIGN = 16
 
 
 def blas_ready(a: np.ndarray) -> np.ndarray:
@@ -64,7 +65,10 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         out_shape = batch + (m, n)
         split_batch = bool(batch) and batch[0] > 1  # whole matrices per thread; else bands of rows
-        rows = batch[0] if split_batch else m
+        # too few rows for even bands of 64 (a weight gradient of the 65-token output layer: 64 rows
+        # and 1): bands of columns instead
+        split_cols = not split_batch and m < 2 * _ROW_ALIGN and n >= 2 * _COL_ALIGN
+        rows = batch[0] if split_batch else (n if split_cols else m)
         parts = threads.parts(rows, 2.0 * math.prod(out_shape) * k, threads.MIN_FLOPS)
     if parts == 1:
         r = np.matmul(a, b)
@@ -76,6 +80,13 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
     if split_batch:
         def cut(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
             return x[lo:hi] if x is not None and x.ndim == nd and x.shape[0] != 1 else x
+        cut_a = cut_b = cut
+    elif split_cols:
+        def cut(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+            return x[..., lo:hi] if x is not None and x.ndim >= 1 and x.shape[-1] != 1 else x
+
+        def cut_a(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+            return x  # every band of columns of b meets all of a
         cut_b = cut
     else:
         def cut(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
@@ -83,10 +94,11 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
 
         def cut_b(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
             return x  # every band of rows of a meets all of b
+        cut_a = cut
     # bands of rows start on multiples of 64, where BLAS's own tiles of rows start, so most rows meet
     # the kernel they meet in the whole product (the results agree to rounding, not always in bits)
-    align = 1 if split_batch else _ROW_ALIGN
-    threads.run(_gemm_part, [(cut(a, lo, hi), cut_b(b, lo, hi), cut(out, lo, hi), cut(c, lo, hi))
+    align = 1 if split_batch else (_COL_ALIGN if split_cols else _ROW_ALIGN)
+    threads.run(_gemm_part, [(cut_a(a, lo, hi), cut_b(b, lo, hi), cut(out, lo, hi), cut(c, lo, hi))
                              for lo, hi in threads.bounds(rows, parts, align)])
     return out
 
