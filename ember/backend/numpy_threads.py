@@ -24,11 +24,14 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-# splitting pays only when each part's work dwarfs the hand-off to a worker (~10-15 us)
+# splitting pays only when each part's work dwarfs the hand-off to a worker (~10-15 us); these
+# are the least work of one part, so a split starts at twice as much
 MIN_ELEMENTS = 1 << 16  # compiled kernels (many operations per element): 256 KB of float32
-# a plain pass (one add) gains less than it costs below ~1 MB: its result, left half in the
-# other core's cache, slows whatever the calling thread does with it next
-MIN_PASS_ELEMENTS = 1 << 18
+# a plain pass (one add) gains less than it costs below parts of ~512 KB: its result, left half
+# in the other core's cache, slows whatever the calling thread does with it next. Parts of 64 K
+# slowed the GPT step; 128 K (GELU's backward product, 393 K elements, now split) sped it up by
+# 0.4-1.2 ms against 256 K, alternating in one process
+MIN_PASS_ELEMENTS = 1 << 17
 MIN_FLOPS = 1 << 20  # matrix products: 1 MFLOP, ~10 us of one core
 # how long an idle worker spins before it sleeps: ~1-3 ms (a turn is one load and compare)
 SPIN_TURNS = 1 << 22
