@@ -432,6 +432,16 @@ class Buffer:
         out.accumulate_(c)
         return out
 
+    def matmul_like(self, o: Buffer, like: Buffer) -> Buffer:
+        """``self @ o`` stored with its axes in the memory order of ``like`` (a buffer of the product's
+        shape), as PyTorch's ``preserve_format`` lays out a new tensor.
+
+        For the gradient of a transposed view (a head of attention split from packed
+        q, k, v): laid out like its input, it reshapes back without a copy. A backend
+        may ignore ``like``.
+        """
+        return self @ o
+
     # ---- optional fused kernels: a backend may compute these formulas in one compiled pass. The
     # defaults say "not here" (None or False), and the calling Function then composes the same
     # formula from the primitives above, so a new backend needs none of them.
@@ -448,8 +458,8 @@ class Buffer:
     def softmax_rows_(self, scale: float, causal: bool) -> bool:
         """In place over (..., L, S): softmax(scale self) per row, keys j > query i zeroed when causal."""
         return False
-    def softmax_backward_rows_(self, p: Buffer) -> bool:
-        """In place: self = p (self - sum(self p)) per row of the last axis."""
+    def softmax_backward_rows_(self, p: Buffer, scale: float = 1.0) -> bool:
+        """In place: self = scale p (self - sum(self p)) per row of the last axis."""
         return False
     def softmax_lse_rows(self) -> tuple[Buffer, Buffer] | None:
         """self (R, C): ``(softmax per row, log-sum-exp per row as (R, 1))`` in one pass; None where

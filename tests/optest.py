@@ -163,8 +163,13 @@ def check_case(case: Case, dtype: str | None = None) -> None:
         assert ei.grad is not None, f"{case.name}: input {i} got no gradient"
         assert ei.grad.dtype == ei.dtype, f"{case.name}: input {i} grad dtype {ei.grad.dtype} != {ei.dtype}"
         rt, at = TOL.get(str(ti.dtype).replace("torch.", ""), (0, 0))
-        assert_close(_np(ei.grad), _np(ti.grad), case.rtol or rt, case.atol or at,
-                     f"{case.name} grad of input {i}")
+        rt, at = case.rtol or rt, case.atol or at
+        want = _np(ti.grad)
+        # a gradient entry is often a sum of many terms (a bias: over batch and positions) that
+        # cancel: its rounding error scales with the gradient's largest entries, not with itself
+        if want.dtype.kind == "f":
+            at = max(at, rt * float(np.abs(want[np.isfinite(want)]).max(initial=0.0)))
+        assert_close(_np(ei.grad), want, rt, at, f"{case.name} grad of input {i}")
 
 
 def gradcheck_case(case: Case) -> None:

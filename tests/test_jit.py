@@ -168,6 +168,25 @@ def test_attention(L, S, causal, monkeypatch):
             close(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("mask_grad", [False, True])
+def test_attention_float_mask_and_its_gradient(mask_grad, monkeypatch):
+    # the scale goes into the softmax backward's pass unless the mask's own gradient (unscaled) is asked
+    rng = np.random.default_rng(5)
+    qv, kv, vv, gv = (rng.standard_normal((2, 3, 6, 8)).astype(np.float32) for _ in range(4))
+    mv = rng.standard_normal((6, 6)).astype(np.float32)
+
+    def run(lib=ember):
+        q, k, v = (lib.tensor(a, requires_grad=True) for a in (qv, kv, vv))
+        m = lib.tensor(mv, requires_grad=mask_grad)
+        lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m).backward(lib.tensor(gv))
+        return [q.grad, k.grad, v.grad] + ([m.grad] if mask_grad else [])
+
+    on, off = both_ways(run, monkeypatch, "softmax_backward_rows")
+    for got in (on, off):
+        for a, b in zip(got, run(torch)):
+            close(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_attention_softmax_large_scores(monkeypatch):
     # scores far apart: every row needs its own max (the NumPy path's shared shift does not apply)
     rng = np.random.default_rng(3)

@@ -334,6 +334,45 @@ def test_copies_any_thread_count(make, monkeypatch):
     np.testing.assert_array_equal(three[1], ref.reshape(-1, ref.shape[-1]))
 
 
+@pytest.mark.parametrize("axis", [1, 2, -1])
+def test_concatenate_any_thread_count(axis, monkeypatch):
+    from ember.backend.numpy_cpu import NumpyBuffer
+
+    parts = [_randn(48, 64, n, seed=n)._buf for n in (128, 7, 200)] if axis != 1 else \
+        [_randn(48, n, 96, seed=n)._buf for n in (64, 1, 90)]
+    one, three = _both(lambda: NumpyBuffer.concatenate(parts, axis).numpy(), monkeypatch)
+    _same(one, three)
+    np.testing.assert_array_equal(three, np.concatenate([b.numpy() for b in parts], axis))
+
+
+def _order(strides, shape):
+    """Axes from the largest stride to the smallest, axes of length 1 left out (they move no address)."""
+    return sorted((i for i in range(len(shape)) if shape[i] != 1), key=lambda i: -strides[i])
+
+
+@pytest.mark.parametrize("like", ["heads", "transposed_last", "length_one_axis", "contiguous"])
+def test_matmul_like_lays_the_product_out_as_like(like, monkeypatch):
+    """``a.matmul_like(b, like)``: the product's values, in like's memory order (outermost stride
+    first), at any thread count; a head of packed q, k, v gets a gradient that reshapes back as a view."""
+    h = 1 if like == "length_one_axis" else 4
+    a, b = _randn(12, h, 64, 64, seed=1)._buf, _randn(12, h, 64, 32, seed=2)._buf
+    ref = {"heads": lambda: _randn(12, 64, 3 * 128, seed=3)[..., :128].view(12, 64, 4, 32).transpose(1, 2),
+           "transposed_last": lambda: _randn(12, 4, 32, 64, seed=3).transpose(-1, -2),
+           "length_one_axis": lambda: _randn(1, 64, 12, 32, seed=3).permute(2, 0, 1, 3),
+           "contiguous": lambda: _randn(12, 4, 64, 32, seed=3)}[like]()._buf
+    one, three = _both(lambda: a.matmul_like(b, ref), monkeypatch)
+    expect = np.matmul(a.numpy(), b.numpy())
+    for out in (one, three):
+        np.testing.assert_allclose(out.numpy(), expect, rtol=1e-5, atol=1e-4)
+        assert _order(out.numpy().strides, expect.shape) == _order(ref.numpy().strides, expect.shape)
+    if like == "heads":  # back to (B, T, H * hs) without a copy
+        back = three.permute((0, 2, 1, 3)).reshape((12, 64, 128))
+        assert np.shares_memory(back.numpy(), three.numpy())
+    # a product whose shape differs from like's (a broadcast batch) is laid out as usual
+    small = _randn(1, h, 64, 32, seed=4)._buf.permute((0, 2, 1, 3)).contiguous().permute((0, 2, 1, 3))
+    assert a.matmul_like(_randn(1, h, 64, 32, seed=4)._buf, small).numpy().flags.c_contiguous
+
+
 def test_reshape_of_a_large_view_stays_a_view_where_it_can():
     x = _randn(64, 40, 30, 12, seed=1)
     v = x[:, ::2]  # (64, 20, 30, 12): merging the last two axes needs no copy

@@ -10,9 +10,11 @@ then checked.
 Gradients that reach one tensor from several consumers are summed as they arrive.
 The first sum allocates a new buffer that the engine alone holds; later ones add into
 it in place. A backward may return a ``Padded`` gradient (the gradient of a slice:
-zero outside one region), and the engine adds it into that region only, so the
-pieces of a tensor split three ways cost one buffer, not three padded copies and
-two sums.
+zero outside one region). Slices that lie side by side along one axis, as the pieces
+of a ``split`` do, are kept apart until the tensor's gradient is needed and then
+joined in one concatenation (zeros fill any gap), so a tensor split three ways costs
+one buffer and one copy of each piece: no padding, no sums. Any other slice gradient
+is added into its region of the sum.
 """
 
 from __future__ import annotations
@@ -50,24 +52,91 @@ class Padded:
         return self.grad.pad(self.widths)
 
 
-def _sum_into(prev: Buffer | None, g: Buffer | Padded, owned: set[int]) -> Buffer:
+class _Pieces:
+    """Slice gradients of one tensor that lie side by side along ``axis``, not yet joined.
+
+    Each is a ``Padded`` whose widths are zero on every other axis; no two overlap.
+    """
+
+    __slots__ = ("axis", "parts")
+
+    def __init__(self, first: Padded, axis: int) -> None:
+        self.axis, self.parts = axis, [first]
+
+    @staticmethod
+    def start(g: Padded) -> _Pieces | None:
+        """Pieces begun with ``g``; None when ``g`` is cut along more than one axis."""
+        cut = [i for i, w in enumerate(g.widths) if w != (0, 0)]
+        return _Pieces(g, cut[0]) if len(cut) == 1 else None
+
+    def add(self, g: Padded) -> bool:
+        """Keep ``g`` as one more piece if it is cut along ``axis`` only and overlaps no other piece."""
+        ax = self.axis
+        if any(w != (0, 0) for i, w in enumerate(g.widths) if i != ax):
+            return False
+        lo = g.widths[ax][0]
+        hi = lo + g.grad.shape[ax]
+        for p in self.parts:
+            a = p.widths[ax][0]
+            if lo < a + p.grad.shape[ax] and a < hi:
+                return False
+        self.parts.append(g)
+        return True
+
+    def dense(self) -> Buffer:
+        ax = self.axis
+        parts = sorted((p for p in self.parts if p.grad.shape[ax]), key=lambda p: p.widths[ax][0])
+        if len(parts) <= 1:  # one piece (or only empty ones): a padded copy
+            return (parts or self.parts)[0].dense()
+        first = parts[0].grad
+        full = parts[0].shape
+        cls = type(first)
+        joined: list[Buffer] = []
+        at = 0
+        for p in parts + [None]:
+            a = full[ax] if p is None else p.widths[ax][0]
+            if a > at:  # a gap no piece covers
+                joined.append(cls.full(full[:ax] + (a - at,) + full[ax + 1:], 0, first.dtype))
+            if p is not None:
+                joined.append(p.grad)
+                at = a + p.grad.shape[ax]
+        return cls.concatenate(joined, ax)
+
+
+def _dense(g: Any) -> Any:
+    """A gradient ready to hand on: pieces still apart are joined."""
+    return g.dense() if g.__class__ is _Pieces else g
+
+
+def _sum_into(prev: Buffer | _Pieces | None, g: Buffer | Padded, owned: set[int]) -> Buffer | _Pieces:
     """``prev + g`` for two gradients of one tensor, in place when ``prev`` is a sum the engine owns.
 
-    ``owned`` holds the ids of buffers this backward allocated and has handed to no one.
+    ``owned`` holds the ids of buffers this backward allocated and has handed to no one. The
+    result may be ``_Pieces``, which ``_dense`` joins when the gradient is handed on.
     """
     if prev is None:
-        if g.__class__ is not Padded:
-            return g  # type: ignore[return-value]
-        out = g.dense()  # type: ignore[union-attr]
-    elif id(prev) in owned:
-        if g.__class__ is Padded:
-            prev.getitem(g.region()).accumulate_(g.grad)  # type: ignore[union-attr]
+        if not isinstance(g, Padded):
+            return g
+        pieces = _Pieces.start(g)
+        if pieces is not None:
+            return pieces
+        out = g.dense()
+        owned.add(id(out))
+        return out
+    if isinstance(prev, _Pieces):
+        if isinstance(g, Padded) and prev.add(g):
+            return prev
+        prev = prev.dense()
+        owned.add(id(prev))
+    if id(prev) in owned:
+        if isinstance(g, Padded):
+            prev.getitem(g.region()).accumulate_(g.grad)
         else:
-            prev.accumulate_(g)  # type: ignore[arg-type]
+            prev.accumulate_(g)
         return prev
-    elif g.__class__ is Padded:
+    if isinstance(g, Padded):
         out = prev.copy()
-        out.getitem(g.region()).accumulate_(g.grad)  # type: ignore[union-attr]
+        out.getitem(g.region()).accumulate_(g.grad)
     else:
         out = prev + g
     owned.add(id(out))
@@ -169,7 +238,7 @@ def run_backward(
     """
     from ember.function import _make_tensor  # late: set once Tensor exists
 
-    grads: dict[Function, Buffer] = {}
+    grads: dict[Function, Buffer | _Pieces] = {}
     # Leaf gradients are summed here first and stored once at the end, so a leaf's
     # hooks see its total gradient (as PyTorch's AccumulateGrad does).
     leaf_grads: dict[int, list] = {}
@@ -201,7 +270,7 @@ def run_backward(
         while ready:
             fn = ready.pop()
             inputs: tuple[Tensor, ...] = fn.inputs  # type: ignore[assignment]  # dependencies() checked it
-            g = grads.pop(fn, None)
+            g = _dense(grads.pop(fn, None))
             if owned:
                 owned.discard(id(g))  # handed to fn: from now on others may hold it
             res: Any = ()
@@ -263,6 +332,7 @@ def _store_leaf_grads(leaf_grads: dict, capture: Any, cap_ids: dict, captured: d
 
     handed: set[int] = set()
     for t, g in leaf_grads.values():
+        g = _dense(g)
         if t._hooks:
             for h in t._hooks:
                 r = h(_make_tensor(g, None))

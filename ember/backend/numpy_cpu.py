@@ -333,6 +333,18 @@ class NumpyBuffer(Buffer):
         # each thread adds c to its part of the product while that part is in its cache
         return NumpyBuffer(numpy_linalg.matmul(self.data, o.data, np.asarray(c.data)))
 
+    def matmul_like(self, o: Buffer, like: Buffer) -> NumpyBuffer:
+        a, b, ref = self.data, o.data, like.data
+        order = _memory_order(ref)
+        if order is None or a.dtype != b.dtype or a.dtype != ref.dtype or a.ndim < 3 or b.ndim < 3:
+            return self @ o
+        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        if shape != ref.shape:
+            return self @ o
+        # the product's axes laid out outermost-first in like's order, then viewed in logical order
+        out = np.empty([shape[i] for i in order], a.dtype).transpose(np.argsort(order))
+        return NumpyBuffer(numpy_linalg.matmul(a, b, out=out))
+
     # ---- linalg -----------------------------------------------------------------
     @staticmethod
     def einsum(subscripts: str, *operands: Buffer) -> NumpyBuffer:
@@ -599,7 +611,21 @@ class NumpyBuffer(Buffer):
 
     @staticmethod
     def concatenate(bufs: Sequence[Buffer], axis: int) -> NumpyBuffer:
-        return NumpyBuffer(np.concatenate([b.data for b in bufs], axis=axis))
+        arrays = [b.data for b in bufs]
+        first = arrays[0]
+        if axis == 0 or first.__class__ is not _ndarray or first.ndim < 2 or first.shape[0] < 2:
+            return NumpyBuffer(np.concatenate(arrays, axis=axis))
+        size = sum(a.size for a in arrays)
+        pieces = threads.split(first.shape[0], size, threads.MIN_PASS_ELEMENTS)
+        if len(pieces) == 1 or any(a.__class__ is not _ndarray or a.shape[0] != len(first) for a in arrays):
+            return NumpyBuffer(np.concatenate(arrays, axis=axis))
+        # joined across an inner axis (the gradient of a split), each thread copies its band of rows:
+        # the band the same thread of the same split wrote, when the pieces come from a split product
+        shape = list(first.shape)
+        shape[axis] = sum(a.shape[axis] for a in arrays)
+        out = np.empty(shape, np.result_type(*arrays))
+        threads.run(_concat_rows, [([a[lo:hi] for a in arrays], axis, out[lo:hi]) for lo, hi in pieces])
+        return NumpyBuffer(out)
 
     @staticmethod
     def stack(bufs: Sequence[Buffer], axis: int) -> NumpyBuffer:
@@ -1157,7 +1183,7 @@ class NumpyBuffer(Buffer):
         p, lse = np.empty_like(x), np.empty((x.shape[0], 1), x.dtype)
         return (NumpyBuffer(p), NumpyBuffer(lse)) if jit.softmax_lse_rows(x, p, lse) else None
 
-    def softmax_backward_rows_(self, p: Buffer) -> bool:
+    def softmax_backward_rows_(self, p: Buffer, scale: float = 1.0) -> bool:
         gp, pa = self.data, p.data
         jit = jit_kernels()
         if (jit is None or not _jit_f32(gp) or not _jit_f32(pa) or gp.shape != pa.shape or gp.ndim < 1
@@ -1166,7 +1192,7 @@ class NumpyBuffer(Buffer):
         n = gp.shape[-1]
         g2, p2 = gp.reshape(-1, n), pa.reshape(-1, n)
         pieces = threads.split(g2.shape[0], g2.size)
-        threads.run(jit.softmax_backward_rows, [(g2[lo:hi], p2[lo:hi]) for lo, hi in pieces])
+        threads.run(jit.softmax_backward_rows, [(g2[lo:hi], p2[lo:hi], scale) for lo, hi in pieces])
         return True
 
     def adam_step_(
@@ -1196,6 +1222,21 @@ class NumpyBuffer(Buffer):
 # arrays the table starts afresh (a check can then miss a write made before the reset).
 _written: dict[int, int] = {}
 _WRITTEN_MAX = 1 << 18
+
+
+def _memory_order(d: Any) -> tuple[int, ...] | None:
+    """The axes of ``d`` from the largest stride to the smallest (PyTorch's preserve_format order), or
+    None when that is the logical order (or ``d`` is no plain array, or has negative strides)."""
+    if d.__class__ is not _ndarray or d.flags.c_contiguous or d.ndim < 2:
+        return None
+    strides = d.strides
+    if min(strides) < 0:
+        return None
+    # an axis of length 1 moves no address, so those go first and only the others are ordered
+    ones = [i for i, n in enumerate(d.shape) if n == 1]
+    rest = [i for i, n in enumerate(d.shape) if n != 1]
+    ranked = sorted(rest, key=lambda i: (-strides[i], i))
+    return None if ranked == rest else tuple(ones + ranked)
 
 
 def _owner(d: Any) -> Any:
@@ -1264,6 +1305,10 @@ def _copy_c(d: np.ndarray) -> np.ndarray:
     lead = (slice(None),) * axis  # type: ignore[operator]
     threads.run(np.copyto, [(out[lead + (slice(lo, hi),)], d[lead + (slice(lo, hi),)]) for lo, hi in pieces])
     return out
+
+
+def _concat_rows(arrays: list[np.ndarray], axis: int, out: np.ndarray) -> None:
+    np.concatenate(arrays, axis=axis, out=out)
 
 
 def _split_into(ufunc: Any, d: np.ndarray, b: np.ndarray) -> bool:

@@ -160,16 +160,17 @@ def softmax_rows(s: Any, scale: float, causal: bool) -> None:
                 row[j] = 0
 
 @jit
-def softmax_backward_rows(gp: Any, p: Any) -> None:
-    """In place over rows (R, S): gp = p (gp - sum(gp p)), the softmax's input gradient."""
+def softmax_backward_rows(gp: Any, p: Any, scale: float) -> None:
+    """In place over rows (R, S): gp = scale p (gp - sum(gp p)), the softmax's input gradient."""
     n = gp.shape[1]
+    sc = f32(scale)
     for i in range(gp.shape[0]):
         gi, pi = gp[i], p[i]
         c = f32(0.0)
         for j in range(n):
             c += gi[j] * pi[j]
         for j in range(n):
-            gi[j] = pi[j] * (gi[j] - c)
+            gi[j] = pi[j] * (gi[j] - c) * sc
 
 @jit
 def adam_step(param: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float, decay: float,

@@ -36,13 +36,21 @@ def blas_ready(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def matmul(a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+def matmul(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
     """``a @ b`` with NumPy's rules (plus ``c``, broadcast to the product, when given).
 
     A batch of matrices times one matrix is one GEMM; a large product is cut into parts
-    for ember's threads (see ``numpy_threads``).
+    for ember's threads (see ``numpy_threads``). ``out``, when given, is a float array of the
+    product's shape and dtype, in any memory order, that receives the product.
     """
     a, b = blas_ready(a), blas_ready(b)
+    if out is not None:
+        if c is not None or a.ndim < 3 or b.ndim < 3:
+            out[...] = matmul(a, b, c)
+            return out
+        return _product(a, b, None, out)
     if b.ndim == 2 and a.ndim > 2:
         # (..., m, k) @ (k, n): fold the batch into the rows, (B*m, k) @ (k, n)
         rows = blas_ready(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]))
@@ -52,11 +60,14 @@ def matmul(a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None) -> np.ndar
     return _product(a, b, c)
 
 
-def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
+def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     if a.ndim < 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype.char not in _BLAS_TYPES:
         r = np.matmul(a, b)  # vectors, integers, mixed dtypes: NumPy's own rules
         if c is not None:
             r = np.add(r, c, out=r, casting="unsafe") if r.__class__ is np.ndarray else r + c
+        if out is not None:
+            out[...] = r
+            return out
         return r
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     parts = 1
@@ -71,11 +82,12 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
         rows = batch[0] if split_batch else (n if split_cols else m)
         parts = threads.parts(rows, 2.0 * math.prod(out_shape) * k, threads.MIN_FLOPS)
     if parts == 1:
-        r = np.matmul(a, b)
+        r = np.matmul(a, b, out=out)
         if c is not None:
             np.add(r, c, out=r, casting="unsafe")
         return r
-    out = np.empty(out_shape, a.dtype)
+    if out is None:
+        out = np.empty(out_shape, a.dtype)
     nd = len(out_shape)
     if split_batch:
         def cut(x: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:

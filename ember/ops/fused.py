@@ -319,22 +319,32 @@ class ScaledDotProductAttention(Function):
     def backward(self, grad: Buffer) -> Grads:
         needs = self.needs_input_grad
         p = self.p
-        gv = mT(self.pd) @ grad if needs[2] else None
+        # each gradient laid out like its input: q, k and v are often heads viewed out of one
+        # (B, T, 3C) projection, and their gradients then reshape back to it as views
+        gv = mT(self.pd).matmul_like(grad, self.v) if needs[2] else None
         gq = gk = gm = None
         if needs[0] or needs[1] or (len(needs) > 3 and needs[3]):
             gs = grad @ mT(self.v)  # dL/dp, then turned into dL/ds in place
             if self.keep is not None:
                 gs = self.keep.where(gs * self.drop_scale, 0)
-            if not gs.softmax_backward_rows_(p):
+            # without a float mask to differentiate, gs is needed only times the scale: the scale
+            # goes into gs's own pass, not into two more passes over dq and dk
+            mask_grad = len(needs) > 3 and needs[3]
+            c = 1.0 if mask_grad else self.scale
+            if not gs.softmax_backward_rows_(p, c):
                 gs.tmp_sub_(gs.dot_last(p, keepdims=True))
                 gs.tmp_mul_(p)
+                if c != 1.0:
+                    gs.tmp_mul_(c)
             if needs[0]:
-                gq = gs @ self.k
-                gq.tmp_mul_(self.scale)
+                gq = gs.matmul_like(self.k, self.q)
+                if mask_grad:
+                    gq.tmp_mul_(self.scale)
             if needs[1]:
-                gk = mT(gs) @ self.q
-                gk.tmp_mul_(self.scale)
-            gm = gs
+                gk = mT(gs).matmul_like(self.q, self.k)
+                if mask_grad:
+                    gk.tmp_mul_(self.scale)
+            gm = gs if mask_grad else None
         if len(needs) == 3:
             return gq, gk, gv
         return gq, gk, gv, (gm if needs[3] else None)

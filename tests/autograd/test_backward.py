@@ -329,6 +329,42 @@ def test_split_pieces_add_into_one_gradient():
     assert gq.tolist() == [[2.0, 2.0]] * 2 and gy.tolist() == [[2.0, 2.0, 3.0, 3.0, 4.0, 4.0]] * 2
 
 
+def _pieces_case(lib, order, leaf):
+    x = lib.tensor(np.linspace(-1, 1, 2 * 3 * 9, dtype=np.float32).reshape(2, 3, 9), requires_grad=True)
+    seen = []
+    if leaf:
+        x.register_hook(lambda g: seen.append(g.sum().item()))  # sees the whole, joined gradient
+    y = x if leaf else x * 1.5
+    a, b, c = y.split([2, 4, 3], dim=-1)
+    terms = {"a": (a * a).sum(), "c": (c.exp()).sum() * 2, "b": (b * 3).sum(),
+             "dense": (y * y).sum(), "rows": y.narrow(1, 1, 1).sum() * 4,  # a piece along another axis
+             "corner": y[:, 1:, :5].sum()}  # a slice cut along two axes
+    out = sum((terms[k] for k in order), lib.zeros(()))
+    out.backward()
+    return [x.grad.numpy().copy()] + seen
+
+
+@pytest.mark.parametrize("order", [("a", "c"), ("c", "b", "a"), ("a", "b", "c", "dense"), ("dense", "b", "c"),
+                                   ("b", "rows", "a"), ("corner", "c", "a"), ("a", "corner")])
+@pytest.mark.parametrize("leaf", [True, False])
+def test_slice_gradients_side_by_side_join_as_torch_adds_them(order, leaf, monkeypatch):
+    """The pieces of a split are kept apart and joined in one concatenation (zeros in any gap);
+    a dense gradient, a piece along another axis or one cut along two axes, arriving in any order,
+    falls back to sums. Every combination matches PyTorch, and hooks see the whole gradient."""
+    from ember.backend.numpy_cpu import NumpyBuffer
+
+    joins = []
+    concatenate = NumpyBuffer.concatenate
+    monkeypatch.setattr(NumpyBuffer, "concatenate",
+                        staticmethod(lambda bufs, axis: joins.append(len(bufs)) or concatenate(bufs, axis)))
+    ours, theirs = _pieces_case(ember, order, leaf), _pieces_case(torch, order, leaf)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    if order in (("a", "c"), ("c", "b", "a")):
+        assert joins == [3]  # a and c with a gap of zeros, or all three pieces, in one join
+
+
 def _shared_sum_case(lib, a_first):
     x = lib.tensor([[1.0, -2.0, 3.0, 0.5], [2.0, 1.0, -1.0, 4.0]], requires_grad=True)
     w = lib.tensor([[0.5, 1.5, -1.0, 2.0]] * 2, requires_grad=True)
