@@ -455,6 +455,17 @@ class Buffer:
     ) -> tuple[Buffer, Buffer, Buffer] | None:
         """self = g (R, N): ``(rstd (g w - mean(g w) - xhat mean(g w xhat)), sum of g xhat, sum of g)``."""
         return None
+    def attention(self, k: Buffer, v: Buffer, scale: float, causal: bool) -> tuple[Buffer, Buffer] | None:
+        """self = q (..., L, E), k (..., S, E), v (..., S, Ev) with the same leading axes:
+        ``(p v, p)`` with p = softmax(scale q k^T) per row, keys j > query i given 0 when causal."""
+        return None
+    def attention_backward(
+        self, p: Buffer, q: Buffer, k: Buffer, v: Buffer, scale: float
+    ) -> tuple[Buffer, Buffer, Buffer] | None:
+        """self = the gradient of ``attention``'s p v: ``(dq, dk, dv)``, each laid out like its input
+        (see ``matmul_like``), with gs = scale p (self v^T - sum(p self v^T)): dq = gs k, dk = gs^T q,
+        dv = p^T self."""
+        return None
     def softmax_rows_(self, scale: float, causal: bool) -> bool:
         """In place over (..., L, S): softmax(scale self) per row, keys j > query i zeroed when causal."""
         return False

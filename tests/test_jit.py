@@ -168,6 +168,51 @@ def test_attention(L, S, causal, monkeypatch):
             close(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("layout", ["heads_of_packed_qkv", "batch_of_one", "three_axes", "keys_longer",
+                                    "only_q_needs_grad"])
+def test_fused_attention_against_torch(layout, monkeypatch):
+    """The backend's one-pass attention (forward and backward per band of heads) on the layouts a
+    model hands it, with the kernels on (it must run) and off, against torch."""
+    from ember.backend.numpy_cpu import NumpyBuffer
+
+    rng = np.random.default_rng(6)
+    lead, L, S, causal = {"heads_of_packed_qkv": ((3, 2), 7, 7, True), "batch_of_one": ((1, 3), 5, 5, True),
+                          "three_axes": ((4,), 6, 6, False), "keys_longer": ((2, 2), 3, 8, True),
+                          "only_q_needs_grad": ((2, 3), 4, 4, True)}[layout]
+    packed = rng.standard_normal((lead[0], L, 3 * 2 * 8)).astype(np.float32)
+    arrays = [rng.standard_normal(lead + (n, 8)).astype(np.float32) for n in (L, S, S)]
+    gv = rng.standard_normal(lead + (L, 8)).astype(np.float32)
+    fused = [0]
+    real = NumpyBuffer.attention
+
+    def counted(self, *args):
+        out = real(self, *args)
+        fused[0] += out is not None
+        return out
+
+    monkeypatch.setattr(NumpyBuffer, "attention", counted)
+
+    def run(lib=ember):
+        if layout == "heads_of_packed_qkv":
+            x = lib.tensor(packed, requires_grad=True)
+            q, k, v = (t.view(lead[0], L, 2, 8).transpose(1, 2) for t in x.split(16, dim=2))
+            leaves = [x]
+        else:
+            q, k, v = leaves = [lib.tensor(a, requires_grad=layout != "only_q_needs_grad" or i == 0)
+                                for i, a in enumerate(arrays)]
+        o = lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        o.backward(lib.tensor(gv))
+        return [o.detach()] + [t.grad for t in leaves if t.requires_grad]
+
+    on, off = both_ways(run, monkeypatch, "softmax_rows", "softmax_backward_rows")
+    assert fused[0] == 1  # with the kernels on only
+    want = run(torch)
+    for got in (on, off):
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            close(a, b, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("mask_grad", [False, True])
 def test_attention_float_mask_and_its_gradient(mask_grad, monkeypatch):
     # the scale goes into the softmax backward's pass unless the mask's own gradient (unscaled) is asked

@@ -341,9 +341,7 @@ class NumpyBuffer(Buffer):
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         if shape != ref.shape:
             return self @ o
-        # the product's axes laid out outermost-first in like's order, then viewed in logical order
-        out = np.empty([shape[i] for i in order], a.dtype).transpose(np.argsort(order))
-        return NumpyBuffer(numpy_linalg.matmul(a, b, out=out))
+        return NumpyBuffer(numpy_linalg.matmul(a, b, out=_empty_like_layout(ref)))
 
     # ---- linalg -----------------------------------------------------------------
     @staticmethod
@@ -1165,6 +1163,36 @@ class NumpyBuffer(Buffer):
             np.sum(gbs, axis=0, out=gb)
         return NumpyBuffer(gx), NumpyBuffer(gw), NumpyBuffer(gb)
 
+    def attention(
+        self, k: Buffer, v: Buffer, scale: float, causal: bool
+    ) -> tuple[NumpyBuffer, NumpyBuffer] | None:
+        q, kd, vd = self.data, k.data, v.data
+        jit = jit_kernels()
+        if jit is None or not _attention_operands(q, kd, vd) or not q.shape[-2] or not kd.shape[-2]:
+            return None
+        lead, L, S = q.shape[:-2], q.shape[-2], kd.shape[-2]
+        p = np.empty(lead + (L, S), np.float32)
+        o = np.empty(lead + (L, vd.shape[-1]), np.float32)
+        work = p.size * (q.shape[-1] + vd.shape[-1])  # multiply-adds of the two products
+        threads.run(_attention_part, [(q[b], kd[b], vd[b], p[b], o[b], scale, causal, jit)
+                                      for b in _batch_bands(lead, work)])
+        return NumpyBuffer(o), NumpyBuffer(p)
+
+    def attention_backward(
+        self, p: Buffer, q: Buffer, k: Buffer, v: Buffer, scale: float
+    ) -> tuple[NumpyBuffer, NumpyBuffer, NumpyBuffer] | None:
+        g, pd, qd, kd, vd = self.data, p.data, q.data, k.data, v.data
+        jit = jit_kernels()
+        if (jit is None or not _attention_operands(qd, kd, vd) or g.__class__ is not _ndarray
+                or g.dtype != np.float32 or g.shape != qd.shape[:-1] + vd.shape[-1:] or not _jit_f32(pd)):
+            return None
+        gq, gk, gv = (_empty_like_layout(x) for x in (qd, kd, vd))
+        work = pd.size * (2 * qd.shape[-1] + 2 * vd.shape[-1])
+        threads.run(_attention_backward_part, [
+            (g[b], pd[b], qd[b], kd[b], vd[b], gq[b], gk[b], gv[b], scale, jit)
+            for b in _batch_bands(qd.shape[:-2], work)])
+        return NumpyBuffer(gq), NumpyBuffer(gk), NumpyBuffer(gv)
+
     def softmax_rows_(self, scale: float, causal: bool) -> bool:
         s = self.data
         jit = jit_kernels()
@@ -1305,6 +1333,56 @@ def _copy_c(d: np.ndarray) -> np.ndarray:
     lead = (slice(None),) * axis  # type: ignore[operator]
     threads.run(np.copyto, [(out[lead + (slice(lo, hi),)], d[lead + (slice(lo, hi),)]) for lo, hi in pieces])
     return out
+
+
+def _attention_operands(q: Any, k: Any, v: Any) -> bool:
+    """Whether the fused attention takes q, k, v: float32 arrays with the same leading axes, whose
+    matrices BLAS can read in place (each with a unit stride along one of its last two axes)."""
+    for x in (q, k, v):
+        if x.__class__ is not _ndarray or x.dtype != np.float32 or x.ndim < 3:
+            return False
+        if numpy_linalg.blas_ready(x) is not x:
+            return False
+    return (q.shape[:-2] == k.shape[:-2] == v.shape[:-2] and q.shape[-1] == k.shape[-1]
+            and k.shape[-2] == v.shape[-2])
+
+
+def _batch_bands(lead: tuple[int, ...], work: float) -> list[tuple[Any, ...]]:
+    """Indices cutting arrays with leading axes ``lead`` into bands of whole matrices, one per thread.
+
+    Leading axes of length 1 are indexed away, so each band of a contiguous array stays contiguous.
+    """
+    fixed: tuple[Any, ...] = ()
+    while len(fixed) < len(lead) - 1 and lead[len(fixed)] == 1:
+        fixed += (0,)
+    n = lead[len(fixed)]
+    pieces = threads.split(n, work, threads.MIN_FLOPS // 2)  # work in multiply-adds
+    return [fixed + (slice(lo, hi),) for lo, hi in pieces]
+
+
+def _attention_part(q: Any, k: Any, v: Any, p: Any, o: Any, scale: float, causal: bool, jit: Any) -> None:
+    # one thread's band of whole matrices, start to end: its scores, weights and output stay in
+    # its own core's cache, and the band costs one hand-off, not one per step
+    np.matmul(q, np.swapaxes(k, -1, -2), out=p)
+    jit.softmax_rows(p.reshape((-1,) + p.shape[-2:]), scale, causal)
+    np.matmul(p, v, out=o)
+
+
+def _attention_backward_part(g: Any, p: Any, q: Any, k: Any, v: Any, gq: Any, gk: Any, gv: Any,
+                             scale: float, jit: Any) -> None:
+    np.matmul(np.swapaxes(p, -1, -2), g, out=gv)
+    gs = np.matmul(g, np.swapaxes(v, -1, -2))
+    jit.softmax_backward_rows(gs.reshape(-1, gs.shape[-1]), p.reshape(-1, p.shape[-1]), scale)
+    np.matmul(gs, k, out=gq)
+    np.matmul(np.swapaxes(gs, -1, -2), q, out=gk)
+
+
+def _empty_like_layout(d: np.ndarray) -> np.ndarray:
+    """An empty float array of d's shape with its axes in d's memory order (see ``_memory_order``)."""
+    order = _memory_order(d)
+    if order is None:
+        return np.empty(d.shape, d.dtype)
+    return np.empty([d.shape[i] for i in order], d.dtype).transpose(np.argsort(order))
 
 
 def _concat_rows(arrays: list[np.ndarray], axis: int, out: np.ndarray) -> None:

@@ -262,10 +262,19 @@ class ScaledDotProductAttention(Function):
     turned into weights in place (one buffer for scores, exponentials and weights).
     """
 
+    keep: Buffer | None = None  # the dropout mask, when there is one
+
     def forward(
         self, q: Buffer, k: Buffer, v: Buffer, mask: Buffer | None = None, *, scale: float,
         is_causal: bool = False, dropout_p: float = 0.0,
     ) -> Buffer:
+        if mask is None and dropout_p == 0.0:
+            # the whole forward in one pass over each band of heads, where the backend has one
+            fused = q.attention(k, v, scale, is_causal)
+            if fused is not None:
+                o, self.p = fused
+                self.pd, self.q, self.k, self.v, self.scale = self.p, q, k, v, scale
+                return o
         if mask is None:
             # k^T goes to BLAS as a transposed view: a copy to rows first (a transposing read across
             # the rows of the packed qkv) took ~160 us a layer in the GPT step, and the product on
@@ -308,7 +317,6 @@ class ScaledDotProductAttention(Function):
     def _finish(self, p: Buffer, q: Buffer, k: Buffer, v: Buffer, scale: float, dropout_p: float) -> Buffer:
         """Save what backward needs, apply dropout to the weights p, and return p v."""
         self.p, self.q, self.k, self.v, self.scale = p, q, k, v, scale
-        self.keep = None
         if dropout_p > 0.0:
             self.keep = type(p).uniform(p.shape, 0.0, 1.0, p.dtype) >= dropout_p
             self.drop_scale = 1.0 / (1.0 - dropout_p)
@@ -319,6 +327,10 @@ class ScaledDotProductAttention(Function):
     def backward(self, grad: Buffer) -> Grads:
         needs = self.needs_input_grad
         p = self.p
+        if self.keep is None and len(needs) == 3:
+            fused = grad.attention_backward(p, self.q, self.k, self.v, self.scale)
+            if fused is not None:
+                return tuple(g if need else None for g, need in zip(fused, needs))
         # each gradient laid out like its input: q, k and v are often heads viewed out of one
         # (B, T, 3C) projection, and their gradients then reshape back to it as views
         gv = mT(self.pd).matmul_like(grad, self.v) if needs[2] else None
