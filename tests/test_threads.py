@@ -22,6 +22,9 @@ import ember.nn.functional as F
 from ember.backend import numpy_threads
 
 pytest.importorskip("threadpoolctl")
+jit_needed = pytest.mark.skipif(
+    ember.backend.numpy_cpu.jit_kernels() is None, reason="needs the compiled kernels"
+)
 
 
 @contextlib.contextmanager
@@ -36,16 +39,22 @@ def num_threads(n: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def counting_splits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Count the calls of numpy_threads.run that cut work into more than one part."""
+    """Count the calls of numpy_threads.run (and run_products) that cut work into more than one part."""
     calls = [0]
-    real = numpy_threads.run
+    real, real_products = numpy_threads.run, numpy_threads.run_products
 
     def run(fn, jobs):
         if len(jobs) > 1:
             calls[0] += 1
         return real(fn, jobs)
 
+    def run_products(jobs, kernels):
+        if len(jobs) > 1:
+            calls[0] += 1
+        return real_products(jobs, kernels)
+
     monkeypatch.setattr(numpy_threads, "run", run)
+    monkeypatch.setattr(numpy_threads, "run_products", run_products)
     yield calls
 
 
@@ -99,6 +108,47 @@ def test_matmul_any_thread_count(case, monkeypatch):
     one, three = _both(run, monkeypatch)
     _close(one, three)
     np.testing.assert_allclose(three, np.matmul(a.numpy(), b.numpy()), rtol=1e-5, atol=1e-4)
+
+
+@jit_needed
+@pytest.mark.parametrize("case", ["2d", "transposed", "few_rows", "few_rows_transposed", "float64",
+                                  "strided"])
+def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
+    """A 2-d product split for the workers runs as BLAS calls from compiled code (no GIL); it gives
+    the same bits as the same bands run through Python jobs, and a worker that went to sleep
+    between products wakes for the next."""
+    from ember.backend import numpy_linalg
+
+    sa, sb = MATMUL_CASES.get(case, MATMUL_CASES["2d"])
+    a, b = _randn(*sa, seed=1).numpy(), _randn(*sb, seed=2).numpy()
+    if case.endswith("transposed"):
+        a, b = a.T, b.T
+    if case == "float64":
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    if case == "strided":  # no unit stride along either axis: copied first, then split as any other
+        a = np.repeat(a, 2, axis=1)[:, ::2]
+    compiled = [0]
+    real = numpy_threads.run_products
+
+    def counted(jobs, kernels):
+        compiled[0] += 1
+        return real(jobs, kernels)
+
+    with num_threads(2):
+        monkeypatch.setattr(numpy_threads, "run_products", counted)
+        fast = numpy_linalg.matmul(a, b)
+        monkeypatch.setattr(numpy_threads, "SPIN_TURNS", 64)  # the worker sleeps at once between jobs
+        import time
+
+        time.sleep(0.01)
+        again = numpy_linalg.matmul(a, b)
+        monkeypatch.undo()
+        monkeypatch.setattr(numpy_threads, "compiled_waits", lambda: None)
+        slow = numpy_linalg.matmul(a, b)
+    assert compiled[0] == 2
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(again, slow)
+    np.testing.assert_allclose(fast, a @ b, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("bias_shape", [(96,), (300, 96), (1, 96)])
@@ -167,10 +217,6 @@ def test_gradient_accumulation_any_thread_count(monkeypatch):
     _same(one, three)
     np.testing.assert_allclose(three, 2 + 2 * x.detach().numpy() + 3, rtol=1e-6)
 
-
-jit_needed = pytest.mark.skipif(
-    ember.backend.numpy_cpu.jit_kernels() is None, reason="needs the compiled kernels"
-)
 
 
 @jit_needed

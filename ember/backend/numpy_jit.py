@@ -247,3 +247,111 @@ def spin_until(flag: Any, value: int, turns: int) -> bool:
         if _load_acquire(flag) == value:  # type: ignore[call-arg]
             return True
     return False
+
+
+@intrinsic
+def _store_release(typingctx: Any, arr: Any, value: Any) -> Any:
+    # an atomic store of arr[0]: seen by a thread spinning on it in _load_acquire, after every
+    # write made before it (the job's results)
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        builder.store_atomic(args[1], ary.data, "release", 8)
+        return context.get_dummy_value()
+
+    return types.void(arr, types.int64), codegen
+
+
+@intrinsic
+def _gemm_at(typingctx: Any, fn: Any, ta: Any, tb: Any, m: Any, n: Any, k: Any, alpha: Any, a: Any,
+             lda: Any, b: Any, ldb: Any, beta: Any, c: Any, ldc: Any) -> Any:
+    # a call of the CBLAS ?gemm at address fn (row-major; 64-bit integers, as NumPy's OpenBLAS
+    # has them): c = alpha op(a) op(b) + beta c, with the addresses of a, b, c as integers
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+        flt = context.get_value_type(signature.args[6])
+        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, flt, ptr, i64, ptr, i64, flt,
+                                               ptr, i64])
+        f = builder.inttoptr(args[0], fnty.as_pointer())
+        row_major = ir.Constant(i32, 101)
+        a, b, c = (builder.inttoptr(args[i], ptr) for i in (7, 9, 12))
+        builder.call(f, [row_major, builder.trunc(args[1], i32), builder.trunc(args[2], i32), args[3],
+                         args[4], args[5], args[6], a, args[8], b, args[10], args[11], c, args[13]])
+        return context.get_dummy_value()
+
+    i = types.int64
+    return types.void(i, i, i, i, i, i, alpha, i, i, i, i, beta, i, i), codegen
+
+
+@nb.njit(nogil=True, cache=True)
+def gemm(job: Any) -> None:
+    """The product a job describes: job = [kind, fn, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc]
+    (kind 1: float32, 2: float64; fn the address of that type's CBLAS gemm; beta 0)."""
+    if job[0] == 1:
+        _gemm_at(job[1], job[2], job[3], job[4], job[5], job[6], f32(1.0),  # type: ignore[call-arg]
+                 job[7], job[8], job[9], job[10], f32(0.0), job[11], job[12])
+    else:
+        _gemm_at(job[1], job[2], job[3], job[4], job[5], job[6], 1.0,  # type: ignore[call-arg]
+                 job[7], job[8], job[9], job[10], 0.0, job[11], job[12])
+
+
+@nb.njit(nogil=True, cache=True)
+def gemm_then_wait(job: Any, done: Any, value: int, turns: int) -> bool:
+    """The calling thread's own part of a split product, then a wait (no GIL held) for a worker's
+    ``done[0] == value``; False if it did not come within ``turns`` turns."""
+    gemm(job)
+    return spin_until(done, value, turns)
+
+
+@nb.njit(nogil=True, cache=True)
+def serve(flag: Any, done: Any, job: Any, seen: int, finished: int, turns: int) -> int:
+    """A worker's wait between jobs, without the GIL.
+
+    Publishes ``done[0] = finished`` first when ``finished`` > 0 (the Python job just run), then
+    spins for the next job number in ``flag[0]``: a product (``job[0]`` > 0) runs here and is
+    published at once; a Python job's number is returned to the caller. After ``turns`` idle
+    turns, returns ``-1 - n``, n the number of the last job seen (the products run here count).
+    """
+    if finished > 0:
+        _store_release(done, finished)  # type: ignore[call-arg]
+    idle = 0
+    while idle < turns:
+        n: int = _load_acquire(flag)  # type: ignore[call-arg]
+        if n == seen:
+            idle += 1
+            continue
+        seen = n
+        if job[0] == 0:
+            return n
+        gemm(job)
+        _store_release(done, n)  # type: ignore[call-arg]
+        idle = 0
+    return -1 - seen
+
+
+@nb.njit(nogil=True, cache=True)
+def _operand(x: Any) -> tuple[int, int]:
+    # (CBLAS transpose flag, leading dimension) of a 2-d x for a row-major gemm; (0, 0): not BLAS-ready
+    k = x.itemsize
+    r, c = x.shape
+    s0, s1 = x.strides
+    if s1 == k and s0 % k == 0 and (r == 1 or s0 // k >= c):
+        return 111, max(s0 // k, c, 1)  # rows contiguous: as it is
+    if s0 == k and s1 % k == 0 and (c == 1 or s1 // k >= r):
+        return 112, max(s1 // k, r, 1)  # columns contiguous: the transpose of a row-major matrix
+    return 0, 0
+
+
+@nb.njit(cache=True)
+def describe_gemm(a: Any, b: Any, out: Any, kind: int, fn: int, job: Any) -> bool:
+    """Fill ``job`` (see ``gemm``) with ``out = a @ b`` for 2-d arrays; False where BLAS cannot
+    take one of them as it is (no unit stride along either axis) or a dimension is 0."""
+    ta, lda = _operand(a)
+    tb, ldb = _operand(b)
+    tc, ldc = _operand(out)
+    if ta == 0 or tb == 0 or tc != 111 or a.size == 0 or b.size == 0:
+        return False
+    job[0], job[1], job[2], job[3] = kind, fn, ta, tb
+    job[4], job[5], job[6] = a.shape[0], b.shape[1], a.shape[1]
+    job[7], job[8], job[9], job[10] = a.ctypes.data, lda, b.ctypes.data, ldb
+    job[11], job[12] = out.ctypes.data, ldc
+    return True

@@ -35,6 +35,8 @@ MIN_PASS_ELEMENTS = 1 << 17
 MIN_FLOPS = 1 << 20  # matrix products: 1 MFLOP, ~10 us of one core
 # how long an idle worker spins before it sleeps: ~1-3 ms (a turn is one load and compare)
 SPIN_TURNS = 1 << 22
+# the fields of a product handed to a worker (numpy_jit.gemm's job)
+PRODUCT_FIELDS = 13
 
 
 def _default_threads() -> int:
@@ -51,53 +53,112 @@ def _default_threads() -> int:
 class _Worker:
     """A resident thread that runs one job at a time.
 
-    The job is handed over through two locks (``go``, ``done``). After each job the worker
-    first spins for a while (a compiled loop that holds no GIL) watching ``flag`` for the
-    next job's number, then sleeps on ``go``: a core that has slept starts its next job
-    slowly (a product after 5 ms of sleep ran at half speed here), and the gaps between
-    an op's splits are mostly shorter than the spin.
+    With Numba, the worker waits between jobs in a compiled loop that holds no GIL
+    (``numpy_jit.serve``): it spins on ``flag`` for the next job's number, runs a matrix
+    product there and then (a call of BLAS's gemm, no Python and so no GIL involved), and
+    returns to Python only for a Python job. Completion is published in ``finished``,
+    which the calling thread also watches in a compiled spin. Each hand-over of the GIL
+    between two threads costs a wake-up of the sleeping one (10-20 us on the machines
+    ember is measured on), and these paths need none. After a while without work the
+    worker sleeps on ``go``: a core that has slept starts its next job slowly (a product
+    after 5 ms of sleep ran at half speed here), and the gaps between an op's splits are
+    mostly shorter than the spin.
+
+    Without Numba, jobs are handed over through two locks (``go``, ``done``).
     """
 
-    def __init__(self, spin: Any) -> None:
+    def __init__(self, kernels: Any) -> None:
         import numpy as np
 
         self.go = threading.Lock()
         self.go.acquire()
-        self.done = threading.Lock()
+        self.done = threading.Lock()  # the lock-only protocol's signal of a finished job
         self.done.acquire()
+        self.state = threading.Lock()  # guards ``sleeping`` against a lost wake-up
+        self.sleeping = False
         self.job: tuple[Callable[..., Any], tuple] | None = None
         self.error: BaseException | None = None
         self.stop = False
         self.flag = np.zeros(1, np.int64)  # the number of the latest job handed over
+        self.finished = np.zeros(1, np.int64)  # the number of the latest job done (compiled wait)
+        self.product = np.zeros(PRODUCT_FIELDS, np.int64)  # a product to run, or product[0] = 0
         self.jobs = 0
-        self.spin = spin
+        self.kernels = kernels
         threading.Thread(target=self._loop, daemon=True, name="ember-worker").start()
 
     def hand(self, fn: Callable[..., Any], args: tuple) -> None:
         self.job = (fn, args)
+        self.product[0] = 0
+        self._post()
+
+    def hand_product(self, product: Any) -> None:
+        self.product[:] = product
+        self._post()
+
+    def _post(self) -> None:
         self.jobs += 1
         self.flag[0] = self.jobs
-        self.go.release()
+        if self.kernels is None:
+            self.go.release()
+            return
+        with self.state:  # the worker decides to sleep under this lock, after a last look at flag
+            if self.sleeping:
+                self.sleeping = False
+                self.go.release()
+
+    def wait(self) -> None:
+        """Return once the latest job handed over has finished."""
+        if self.kernels is None:
+            self.done.acquire()
+            return
+        while not self.kernels.spin_until(self.finished, self.jobs, SPIN_TURNS):
+            pass  # a job longer than one spin: look again
 
     def _loop(self) -> None:
-        seen = 0
+        if self.kernels is None:
+            self._loop_locks()
+            return
+        serve = self.kernels.serve
+        seen = finished = 0
         while True:
-            seen += 1
-            if self.spin is not None:
-                self.spin(self.flag, seen, SPIN_TURNS)
+            n = serve(self.flag, self.finished, self.product, seen, finished, SPIN_TURNS)
+            finished = 0
+            if n < 0:  # no job for a while: sleep until one is posted
+                seen = -1 - n
+                with self.state:
+                    self.sleeping = int(self.flag[0]) == seen
+                    asleep = self.sleeping
+                if asleep:
+                    self.go.acquire()
+                continue
+            seen = n
+            if self.stop:
+                return
+            self._run_job()
+            finished = n  # published by serve, once this thread has let go of the GIL
+
+    def _loop_locks(self) -> None:
+        while True:
             self.go.acquire()
             if self.stop:
                 return
-            fn, args = self.job  # type: ignore[misc]
-            self.job = None
-            try:
-                fn(*args)
-            except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
-                self.error = e
-            # drop the views of the job's arrays now: held until the next job, they would keep
-            # the caller's temporaries alive, and each new one would be fresh, page-faulting memory
-            del fn, args
+            self._run_job()
             self.done.release()
+
+    def _run_job(self) -> None:
+        fn, args = self.job  # type: ignore[misc]
+        self.job = None
+        try:
+            fn(*args)
+        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
+            self.error = e
+        # drop the views of the job's arrays now: held until the next job, they would keep
+        # the caller's temporaries alive, and each new one would be fresh, page-faulting memory
+        del fn, args
+
+
+def _nothing() -> None:
+    pass
 
 
 class _State:
@@ -137,7 +198,7 @@ def _resize(n: int) -> None:
     while len(workers) > n - 1:
         w = workers.pop()
         w.stop = True
-        w.go.release()
+        w.hand(_nothing, ())
     if n > 1:
         if _state.blas_limit is None:
             if _state.no_limit:
@@ -146,23 +207,23 @@ def _resize(n: int) -> None:
             if _state.blas_limit is None:  # no way to hold BLAS to one thread: stay serial
                 _state.no_limit = True  # rather than oversubscribe, and do not look again
                 return
-        spin = _spin_kernel()
+        kernels = _wait_kernels()
         while len(workers) < n - 1:
-            workers.append(_Worker(spin))
+            workers.append(_Worker(kernels))
     elif _state.blas_limit is not None:
         limiter, _state.blas_limit = _state.blas_limit, None
         if limiter is not False:
             limiter.restore_original_limits()
 
 
-def _spin_kernel() -> Any:
-    """The compiled spin-wait, or None without Numba (workers then only sleep between jobs)."""
+def _wait_kernels() -> Any:
+    """The compiled kernels with the workers' waits (``numpy_jit``), or None without Numba
+    (workers then only sleep between jobs, and hand jobs over through locks)."""
     if SPIN_TURNS <= 0:
         return None
     from ember.backend import numpy_cpu
 
-    jit = numpy_cpu.jit_kernels()
-    return None if jit is None else jit.spin_until
+    return numpy_cpu.jit_kernels()
 
 
 def _limit_blas() -> Any:
@@ -245,10 +306,41 @@ def run(fn: Callable[..., Any], jobs: Sequence[tuple]) -> None:
             fn(*jobs[0])
         finally:
             for w in workers:
-                w.done.acquire()
+                w.wait()
         for w in workers:
             if w.error is not None:
                 err, w.error = w.error, None
                 raise err
+    finally:
+        _state.busy.release()
+
+
+def compiled_waits() -> Any:
+    """The kernels with which workers run products in compiled code, or None (then use ``run``)."""
+    if get_num_threads() == 1 or _state.no_limit:
+        return None
+    return _wait_kernels()
+
+
+def run_products(products: Sequence[Any], kernels: Any) -> None:
+    """Compute the matrix products ``products`` (``numpy_jit.gemm`` jobs over disjoint outputs)
+    concurrently: the first on the calling thread, each other in a worker's compiled wait."""
+    if len(products) == 1 or not _state.busy.acquire(blocking=False):
+        for job in products:
+            kernels.gemm(job)
+        return
+    try:
+        if len(_state.workers) < len(products) - 1:
+            _resize(get_num_threads())
+        workers = _state.workers[: len(products) - 1]
+        if len(workers) < len(products) - 1 or any(w.kernels is None for w in workers):
+            for job in products:
+                kernels.gemm(job)
+            return
+        for w, job in zip(workers, products[1:]):
+            w.hand_product(job)
+        kernels.gemm(products[0])
+        for w in workers:
+            w.wait()
     finally:
         _state.busy.release()
