@@ -112,19 +112,20 @@ def test_matmul_any_thread_count(case, monkeypatch):
 
 @jit_needed
 @pytest.mark.parametrize("case", ["2d", "transposed", "few_rows", "few_rows_transposed", "float64",
-                                  "strided"])
+                                  "strided", "bias", "bias_few_rows", "bias_float64"])
 def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
     """A 2-d product split for the workers runs as BLAS calls from compiled code (no GIL); it gives
     the same bits as the same bands run through Python jobs, and a worker that went to sleep
     between products wakes for the next."""
     from ember.backend import numpy_linalg
 
-    sa, sb = MATMUL_CASES.get(case, MATMUL_CASES["2d"])
+    sa, sb = MATMUL_CASES.get(case.removeprefix("bias_"), MATMUL_CASES["2d"])
     a, b = _randn(*sa, seed=1).numpy(), _randn(*sb, seed=2).numpy()
     if case.endswith("transposed"):
         a, b = a.T, b.T
-    if case == "float64":
+    if case.endswith("float64"):
         a, b = a.astype(np.float64), b.astype(np.float64)
+    c = _randn(b.shape[1], seed=3).numpy().astype(a.dtype) if case.startswith("bias") else None
     if case == "strided":  # no unit stride along either axis: copied first, then split as any other
         a = np.repeat(a, 2, axis=1)[:, ::2]
     compiled = [0]
@@ -136,19 +137,19 @@ def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
 
     with num_threads(2):
         monkeypatch.setattr(numpy_threads, "run_products", counted)
-        fast = numpy_linalg.matmul(a, b)
+        fast = numpy_linalg.matmul(a, b, c)
         monkeypatch.setattr(numpy_threads, "SPIN_TURNS", 64)  # the worker sleeps at once between jobs
         import time
 
         time.sleep(0.01)
-        again = numpy_linalg.matmul(a, b)
+        again = numpy_linalg.matmul(a, b, c)
         monkeypatch.undo()
         monkeypatch.setattr(numpy_threads, "compiled_waits", lambda: None)
-        slow = numpy_linalg.matmul(a, b)
+        slow = numpy_linalg.matmul(a, b, c)
     assert compiled[0] == 2
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(again, slow)
-    np.testing.assert_allclose(fast, a @ b, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(fast, a @ b + (0 if c is None else c), rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("bias_shape", [(96,), (300, 96), (1, 96)])

@@ -282,24 +282,46 @@ def _gemm_at(typingctx: Any, fn: Any, ta: Any, tb: Any, m: Any, n: Any, k: Any, 
     return types.void(i, i, i, i, i, i, alpha, i, i, i, i, beta, i, i), codegen
 
 
+@intrinsic
+def _f32_at(typingctx: Any, addr: Any) -> Any:
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.inttoptr(args[0], ir.FloatType().as_pointer())
+
+    return types.CPointer(types.float32)(types.int64), codegen
+
+
+@intrinsic
+def _f64_at(typingctx: Any, addr: Any) -> Any:
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.inttoptr(args[0], ir.DoubleType().as_pointer())
+
+    return types.CPointer(types.float64)(types.int64), codegen
+
+
 @nb.njit(nogil=True, cache=True)
 def gemm(job: Any) -> None:
-    """The product a job describes: job = [kind, fn, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc]
-    (kind 1: float32, 2: float64; fn the address of that type's CBLAS gemm; beta 0)."""
+    """The product a job describes: job = [kind, fn, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc,
+    bias] (kind 1: float32, 2: float64; fn the address of that type's CBLAS gemm): c = a b, plus
+    the n-vector at address ``bias`` added to every row when that is not 0."""
+    m, n, c, ldc, bias = job[4], job[5], job[11], job[12], job[13]
     if job[0] == 1:
-        _gemm_at(job[1], job[2], job[3], job[4], job[5], job[6], f32(1.0),  # type: ignore[call-arg]
-                 job[7], job[8], job[9], job[10], f32(0.0), job[11], job[12])
+        _gemm_at(job[1], job[2], job[3], m, n, job[6], f32(1.0),  # type: ignore[call-arg]
+                 job[7], job[8], job[9], job[10], f32(0.0), c, ldc)
+        if bias != 0:  # while the band is in this core's cache
+            out, add = _f32_at(c), _f32_at(bias)  # type: ignore[call-arg]
+            for i in range(m):
+                row = i * ldc
+                for j in range(n):
+                    out[row + j] += add[j]
     else:
-        _gemm_at(job[1], job[2], job[3], job[4], job[5], job[6], 1.0,  # type: ignore[call-arg]
-                 job[7], job[8], job[9], job[10], 0.0, job[11], job[12])
-
-
-@nb.njit(nogil=True, cache=True)
-def gemm_then_wait(job: Any, done: Any, value: int, turns: int) -> bool:
-    """The calling thread's own part of a split product, then a wait (no GIL held) for a worker's
-    ``done[0] == value``; False if it did not come within ``turns`` turns."""
-    gemm(job)
-    return spin_until(done, value, turns)
+        _gemm_at(job[1], job[2], job[3], m, n, job[6], 1.0,  # type: ignore[call-arg]
+                 job[7], job[8], job[9], job[10], 0.0, c, ldc)
+        if bias != 0:
+            out64, add64 = _f64_at(c), _f64_at(bias)  # type: ignore[call-arg]
+            for i in range(m):
+                row = i * ldc
+                for j in range(n):
+                    out64[row + j] += add64[j]
 
 
 @nb.njit(nogil=True, cache=True)
@@ -353,5 +375,11 @@ def describe_gemm(a: Any, b: Any, out: Any, kind: int, fn: int, job: Any) -> boo
     job[0], job[1], job[2], job[3] = kind, fn, ta, tb
     job[4], job[5], job[6] = a.shape[0], b.shape[1], a.shape[1]
     job[7], job[8], job[9], job[10] = a.ctypes.data, lda, b.ctypes.data, ldb
-    job[11], job[12] = out.ctypes.data, ldc
+    job[11], job[12], job[13] = out.ctypes.data, ldc, 0
     return True
+
+
+@nb.njit(cache=True)
+def describe_bias(bias: Any, job: Any) -> None:
+    """Add the contiguous vector ``bias`` to ``job``'s product (see ``gemm``)."""
+    job[13] = bias.ctypes.data

@@ -71,8 +71,11 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray
             return out
         return r
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    if a.ndim == 2 and b.ndim == 2 and c is None and 2.0 * m * k * n >= 2 * threads.MIN_FLOPS:
-        r = _split_in_compiled_waits(a, b, out)
+    # no bias, or one vector (Linear's) that the compiled bands add themselves
+    vector = c is None or (c.ndim == 1 and c.shape[0] == n and c.dtype == a.dtype
+                           and c.strides[0] == a.itemsize)
+    if a.ndim == 2 and b.ndim == 2 and vector and 2.0 * m * k * n >= 2 * threads.MIN_FLOPS:
+        r = _split_in_compiled_waits(a, b, c, out)
         if r is not None:
             return r
     parts = 1
@@ -156,10 +159,12 @@ def _find_gemm() -> tuple[int, int] | None:
     return None
 
 
-def _split_in_compiled_waits(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray | None:
-    """A 2-d product cut into bands for ember's workers, each run as a call of BLAS from compiled code
-    (no GIL taken or handed over: ~2 us a split against ~25 us through Python); None where that
-    path is not available or BLAS cannot take the operands as they are."""
+def _split_in_compiled_waits(
+    a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: np.ndarray | None
+) -> np.ndarray | None:
+    """A 2-d product (plus a bias vector) cut into bands for ember's workers, each run as a call of
+    BLAS from compiled code (no GIL taken or handed over: ~2 us a split against ~25 us through
+    Python); None where that path is not available or BLAS cannot take the operands as they are."""
     kernels = threads.compiled_waits()
     gemm = _gemm_addresses() if kernels is not None else None
     if gemm is None:
@@ -181,6 +186,8 @@ def _split_in_compiled_waits(a: np.ndarray, b: np.ndarray, out: np.ndarray | Non
               else describe(a[lo:hi], b, out[lo:hi], kind, fn, job))
         if not ok:
             return None
+        if bias is not None:
+            kernels.describe_bias(bias[lo:hi] if cols else bias, job)
         jobs.append(job)
     threads.run_products(jobs, kernels)
     return out

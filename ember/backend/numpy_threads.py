@@ -36,7 +36,7 @@ MIN_FLOPS = 1 << 20  # matrix products: 1 MFLOP, ~10 us of one core
 # how long an idle worker spins before it sleeps: ~1-3 ms (a turn is one load and compare)
 SPIN_TURNS = 1 << 22
 # the fields of a product handed to a worker (numpy_jit.gemm's job)
-PRODUCT_FIELDS = 13
+PRODUCT_FIELDS = 14
 
 
 def _default_threads() -> int:
