@@ -312,6 +312,26 @@ def test_worker_error_reaches_the_caller():
         numpy_threads.run(job, [(0,), (1,)])  # the pool still works afterwards
 
 
+@jit_needed
+def test_a_wait_on_a_worker_that_is_gone_raises(monkeypatch):
+    """The caller waits for a worker in a compiled spin; a worker thread that died would never
+    publish its job, so the wait checks that the thread is alive instead of spinning for ever."""
+    worker = numpy_threads._Worker(numpy_threads._wait_kernels())
+    real = worker.thread
+    gone = threading.Thread(target=lambda: None)
+    gone.start()
+    gone.join()
+    monkeypatch.setattr(numpy_threads, "SPIN_TURNS", 1000)
+    worker.thread, worker.jobs = gone, worker.jobs + 1  # a job that will never be published
+    with pytest.raises(RuntimeError, match="worker thread stopped"):
+        worker.wait()
+    worker.thread, worker.jobs = real, worker.jobs - 1
+    worker.stop = True
+    worker.hand(numpy_threads._nothing, ())
+    real.join(timeout=5)
+    assert not real.is_alive()
+
+
 def test_nested_and_concurrent_splits_run_serially():
     seen = []
     lock = threading.Lock()

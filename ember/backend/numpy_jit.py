@@ -325,7 +325,7 @@ def gemm(job: Any) -> None:
 
 
 @nb.njit(nogil=True, cache=True)
-def serve(flag: Any, done: Any, job: Any, seen: int, finished: int, turns: int) -> int:
+def serve(flag: Any, done: Any, job: Any, seen: int, finished: int, turns: int, delay: int) -> int:
     """A worker's wait between jobs, without the GIL.
 
     Publishes ``done[0] = finished`` first when ``finished`` > 0 (the Python job just run), then
@@ -343,6 +343,8 @@ def serve(flag: Any, done: Any, job: Any, seen: int, finished: int, turns: int) 
             continue
         seen = n
         if job[0] == 0:
+            for _ in range(delay):  # see numpy_threads.PYTHON_JOB_DELAY
+                _load_acquire(flag)  # type: ignore[call-arg]
             return n
         gemm(job)
         _store_release(done, n)  # type: ignore[call-arg]

@@ -35,6 +35,10 @@ MIN_PASS_ELEMENTS = 1 << 17
 MIN_FLOPS = 1 << 20  # matrix products: 1 MFLOP, ~10 us of one core
 # how long an idle worker spins before it sleeps: ~1-3 ms (a turn is one load and compare)
 SPIN_TURNS = 1 << 22
+# a worker that sees a Python job first waits this many turns (~6 us here), about as long as the
+# calling thread takes from handing the job over to entering native code itself: asked for earlier,
+# the GIL is still held and the worker sleeps until it is woken (a start 7 us later, measured)
+PYTHON_JOB_DELAY = 20_000
 # the fields of a product handed to a worker (numpy_jit.gemm's job)
 PRODUCT_FIELDS = 14
 
@@ -84,7 +88,8 @@ class _Worker:
         self.product = np.zeros(PRODUCT_FIELDS, np.int64)  # a product to run, or product[0] = 0
         self.jobs = 0
         self.kernels = kernels
-        threading.Thread(target=self._loop, daemon=True, name="ember-worker").start()
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="ember-worker")
+        self.thread.start()
 
     def hand(self, fn: Callable[..., Any], args: tuple) -> None:
         self.job = (fn, args)
@@ -112,7 +117,8 @@ class _Worker:
             self.done.acquire()
             return
         while not self.kernels.spin_until(self.finished, self.jobs, SPIN_TURNS):
-            pass  # a job longer than one spin: look again
+            if not self.thread.is_alive():  # a job longer than one spin, or a worker that is gone
+                raise RuntimeError("an ember worker thread stopped before finishing its job")
 
     def _loop(self) -> None:
         if self.kernels is None:
@@ -121,7 +127,7 @@ class _Worker:
         serve = self.kernels.serve
         seen = finished = 0
         while True:
-            n = serve(self.flag, self.finished, self.product, seen, finished, SPIN_TURNS)
+            n = serve(self.flag, self.finished, self.product, seen, finished, SPIN_TURNS, PYTHON_JOB_DELAY)
             finished = 0
             if n < 0:  # no job for a while: sleep until one is posted
                 seen = -1 - n
