@@ -205,6 +205,31 @@ def test_binary_any_thread_count(op, other, monkeypatch):
     _same(one, three)
 
 
+@pytest.mark.parametrize("op", ["relu", "greater", "maximum", "mask_mul", "add_same_layout"])
+def test_channels_last_passes_any_thread_count(op, monkeypatch):
+    """Arrays laid out channels innermost (a convolution's output, viewed as (N, C, H, W)) split along
+    N like C-ordered ones, and the result keeps their layout; mixed layouts are left whole."""
+    x = _randn(64, 26, 26, 32, seed=1).permute(0, 3, 1, 2)  # strides of (N, H, W, C)
+    y = _randn(64, 26, 26, 32, seed=2).permute(0, 3, 1, 2)
+
+    def run():
+        r = {"relu": lambda: F.relu(x), "greater": lambda: x > 0, "maximum": lambda: ember.maximum(x, y),
+             "mask_mul": lambda: y * (x > 0), "add_same_layout": lambda: x + y}[op]()
+        return r.numpy().copy(), r.numpy().strides
+
+    (one, s1), (three, s3) = _both(run, monkeypatch)
+    _same(one, three)
+    assert s1 == s3 and np.argmax(s3) == 0 and np.argmin(s3) == 1  # N outermost, C innermost
+    xn, yn = x.numpy(), y.numpy()
+    want = {"relu": np.maximum(xn, 0), "greater": xn > 0, "maximum": np.maximum(xn, yn),
+            "mask_mul": yn * (xn > 0), "add_same_layout": xn + yn}[op]
+    np.testing.assert_array_equal(three, want)
+    yc = y.contiguous()
+    with num_threads(3), counting_splits(monkeypatch) as calls:
+        _ = x + yc  # one operand C-ordered, the other not: one pass, no split
+    assert calls[0] == 0
+
+
 def test_gradient_accumulation_any_thread_count(monkeypatch):
     x = _randn(2000, 300, seed=1).requires_grad_()
 

@@ -362,7 +362,12 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(self.data <= _unwrap(o))
 
     def __gt__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
-        return NumpyBuffer(self.data > _unwrap(o))
+        a, b = self.data, _unwrap(o)
+        if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:  # ReLU's mask, among others
+            r = _split_binary(np.greater, a, b, np.bool_)
+            if r is not None:
+                return NumpyBuffer(r)
+        return NumpyBuffer(a > b)
 
     def __ge__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
         return NumpyBuffer(self.data >= _unwrap(o))
@@ -389,10 +394,10 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.arctan2(self.data, _unwrap(o)))
 
     def maximum(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(np.maximum(self.data, _unwrap(o)))
+        return NumpyBuffer(_maybe_split(np.maximum, self.data, _unwrap(o)))
 
     def minimum(self, o: Any) -> NumpyBuffer:
-        return NumpyBuffer(np.minimum(self.data, _unwrap(o)))
+        return NumpyBuffer(_maybe_split(np.minimum, self.data, _unwrap(o)))
 
     def exp(self) -> NumpyBuffer:
         return NumpyBuffer(np.exp(self.data))
@@ -1285,16 +1290,39 @@ def _split_flat(kernel: Any, arrays: tuple, args: tuple) -> None:
     threads.run(kernel, [tuple(a[lo:hi] for a in arrays) + args for lo, hi in pieces])
 
 
-def _split_binary(ufunc: Any, a: np.ndarray, b: Any) -> np.ndarray | None:
-    """``ufunc(a, b)`` for a large float ``a``, cut along the result's first axis; None: not split."""
-    # only C-ordered operands: NumPy gives a result the memory order of its operands (a sum of
-    # transposed views comes out transposed, so a later .contiguous() is free), which this keeps
-    if a.dtype.kind != "f" or not a.ndim or not a.flags.c_contiguous:
+def _maybe_split(ufunc: Any, a: Any, b: Any) -> Any:
+    """``ufunc(a, b)``, on ember's threads when ``a`` is a large float array (ReLU's maximum, clamps)."""
+    if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:
+        r = _split_binary(ufunc, a, b)
+        if r is not None:
+            return r
+    return ufunc(a, b)
+
+
+def _split_binary(ufunc: Any, a: np.ndarray, b: Any, dtype: Any = None) -> np.ndarray | None:
+    """``ufunc(a, b)`` for a large float ``a``, cut along the result's first axis; None: not split.
+
+    ``b`` may be a float or bool array (a mask) or a Python number; ``dtype`` is the result's
+    (a comparison's bool), by default NumPy's promotion of the two.
+    """
+    # NumPy gives a result the memory order of its operands (a sum of transposed views comes out
+    # transposed, so a later .contiguous() is free), and so does this: C-ordered operands, or ones
+    # laid out alike in another order whose outermost axis is the first (a convolution's output,
+    # channels innermost), which bands along that axis cut into contiguous blocks
+    if a.dtype.kind != "f" or not a.ndim:
+        return None
+    dense = a.flags.c_contiguous
+    if not dense and not _outer_first_dense(a):
         return None
     if b.__class__ is _ndarray:
-        if b.dtype.kind != "f" or not b.flags.c_contiguous:
+        if b.dtype.kind not in "fb":
             return None
-        shape = a.shape if b.shape == a.shape else np.broadcast_shapes(a.shape, b.shape)
+        if dense and b.flags.c_contiguous:
+            shape = a.shape if b.shape == a.shape else np.broadcast_shapes(a.shape, b.shape)
+        elif b.shape == a.shape and _same_layout(a, b):
+            shape = a.shape
+        else:
+            return None
     elif b.__class__ is float or b.__class__ is int or (isinstance(b, np.generic) and b.dtype.kind == "f"):
         shape = a.shape
     else:
@@ -1302,9 +1330,15 @@ def _split_binary(ufunc: Any, a: np.ndarray, b: Any) -> np.ndarray | None:
     pieces = threads.split(shape[0], a.size, threads.MIN_PASS_ELEMENTS)
     if len(pieces) == 1:
         return None
-    out = np.empty(shape, np.result_type(a, b))
-    threads.run(ufunc, [(_rows(a, shape, lo, hi), _rows(b, shape, lo, hi), out[lo:hi]) for lo, hi in pieces])
+    kind = np.result_type(a, b) if dtype is None else dtype
+    out = np.empty(shape, kind) if dense else _empty_like_layout(a, kind)
+    threads.run(_ufunc_to, [(ufunc, _rows(a, shape, lo, hi), _rows(b, shape, lo, hi), out[lo:hi])
+                            for lo, hi in pieces])
     return out
+
+
+def _ufunc_to(ufunc: Any, a: Any, b: Any, out: np.ndarray) -> None:
+    ufunc(a, b, out=out)  # out by keyword: np.maximum takes no third positional argument
 
 
 _NUMPY_2_1 = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
@@ -1377,12 +1411,25 @@ def _attention_backward_part(g: Any, p: Any, q: Any, k: Any, v: Any, gq: Any, gk
     np.matmul(np.swapaxes(gs, -1, -2), q, out=gk)
 
 
-def _empty_like_layout(d: np.ndarray) -> np.ndarray:
-    """An empty float array of d's shape with its axes in d's memory order (see ``_memory_order``)."""
+def _empty_like_layout(d: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """An empty array of d's shape (and dtype, unless given) with its axes in d's memory order
+    (see ``_memory_order``)."""
     order = _memory_order(d)
+    kind = d.dtype if dtype is None else dtype
     if order is None:
-        return np.empty(d.shape, d.dtype)
-    return np.empty([d.shape[i] for i in order], d.dtype).transpose(np.argsort(order))
+        return np.empty(d.shape, kind)
+    return np.empty([d.shape[i] for i in order], kind).transpose(np.argsort(order))
+
+
+def _outer_first_dense(d: np.ndarray) -> bool:
+    """Whether d fills its memory without gaps in some axis order that starts with axis 0."""
+    order = _memory_order(d)
+    return order is not None and order[0] == 0 and d.transpose(order).flags.c_contiguous
+
+
+def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether a and b step through memory alike (strides equal in elements)."""
+    return all(sa // a.itemsize == sb // b.itemsize for sa, sb in zip(a.strides, b.strides))
 
 
 def _concat_rows(arrays: list[np.ndarray], axis: int, out: np.ndarray) -> None:
