@@ -335,13 +335,14 @@ class NumpyBuffer(Buffer):
 
     def matmul_like(self, o: Buffer, like: Buffer) -> NumpyBuffer:
         a, b, ref = self.data, o.data, like.data
-        order = _memory_order(ref)
-        if order is None or a.dtype != b.dtype or a.dtype != ref.dtype or a.ndim < 3 or b.ndim < 3:
+        if (ref.__class__ is not _ndarray or ref.flags.c_contiguous or a.ndim < 3 or b.ndim < 3
+                or a.dtype != b.dtype or a.dtype != ref.dtype):
             return self @ o
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         if shape != ref.shape:
             return self @ o
-        return NumpyBuffer(numpy_linalg.matmul(a, b, out=_empty_like_layout(ref)))
+        # NumPy's empty_like keeps the axis order of ref's strides (dense, without its gaps)
+        return NumpyBuffer(numpy_linalg.matmul(a, b, out=np.empty_like(ref)))
 
     # ---- linalg -----------------------------------------------------------------
     @staticmethod
@@ -355,22 +356,18 @@ class NumpyBuffer(Buffer):
     def mod(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(np.mod(self.data, _unwrap(o)))
 
+    # comparisons of large float arrays split like arithmetic (ReLU's mask is one)
     def __lt__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
-        return NumpyBuffer(self.data < _unwrap(o))
+        return NumpyBuffer(_maybe_split(np.less, self.data, _unwrap(o), np.bool_))
 
     def __le__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
-        return NumpyBuffer(self.data <= _unwrap(o))
+        return NumpyBuffer(_maybe_split(np.less_equal, self.data, _unwrap(o), np.bool_))
 
     def __gt__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
-        a, b = self.data, _unwrap(o)
-        if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:  # ReLU's mask, among others
-            r = _split_binary(np.greater, a, b, np.bool_)
-            if r is not None:
-                return NumpyBuffer(r)
-        return NumpyBuffer(a > b)
+        return NumpyBuffer(_maybe_split(np.greater, self.data, _unwrap(o), np.bool_))
 
     def __ge__(self, o: Any) -> NumpyBuffer:  # type: ignore[override]
-        return NumpyBuffer(self.data >= _unwrap(o))
+        return NumpyBuffer(_maybe_split(np.greater_equal, self.data, _unwrap(o), np.bool_))
 
     def eq(self, o: Any) -> NumpyBuffer:
         return NumpyBuffer(np.equal(self.data, _unwrap(o)))
@@ -1191,7 +1188,7 @@ class NumpyBuffer(Buffer):
         if (jit is None or not _attention_operands(qd, kd, vd) or g.__class__ is not _ndarray
                 or g.dtype != np.float32 or g.shape != qd.shape[:-1] + vd.shape[-1:] or not _jit_f32(pd)):
             return None
-        gq, gk, gv = (_empty_like_layout(x) for x in (qd, kd, vd))
+        gq, gk, gv = (np.empty_like(x) for x in (qd, kd, vd))  # each laid out like its input
         work = pd.size * (2 * qd.shape[-1] + 2 * vd.shape[-1])
         threads.run(_attention_backward_part, [
             (g[b], pd[b], qd[b], kd[b], vd[b], gq[b], gk[b], gv[b], scale, jit)
@@ -1290,10 +1287,11 @@ def _split_flat(kernel: Any, arrays: tuple, args: tuple) -> None:
     threads.run(kernel, [tuple(a[lo:hi] for a in arrays) + args for lo, hi in pieces])
 
 
-def _maybe_split(ufunc: Any, a: Any, b: Any) -> Any:
-    """``ufunc(a, b)``, on ember's threads when ``a`` is a large float array (ReLU's maximum, clamps)."""
+def _maybe_split(ufunc: Any, a: Any, b: Any, dtype: Any = None) -> Any:
+    """``ufunc(a, b)``, on ember's threads when ``a`` is a large float array (ReLU's maximum and mask,
+    clamps); ``dtype`` as in ``_split_binary``."""
     if a.__class__ is _ndarray and a.size >= threads.MIN_PASS_ELEMENTS:
-        r = _split_binary(ufunc, a, b)
+        r = _split_binary(ufunc, a, b, dtype)
         if r is not None:
             return r
     return ufunc(a, b)
@@ -1331,7 +1329,7 @@ def _split_binary(ufunc: Any, a: np.ndarray, b: Any, dtype: Any = None) -> np.nd
     if len(pieces) == 1:
         return None
     kind = np.result_type(a, b) if dtype is None else dtype
-    out = np.empty(shape, kind) if dense else _empty_like_layout(a, kind)
+    out = np.empty(shape, kind) if dense else np.empty_like(a, dtype=kind)
     threads.run(_ufunc_to, [(ufunc, _rows(a, shape, lo, hi), _rows(b, shape, lo, hi), out[lo:hi])
                             for lo, hi in pieces])
     return out
@@ -1409,16 +1407,6 @@ def _attention_backward_part(g: Any, p: Any, q: Any, k: Any, v: Any, gq: Any, gk
     jit.softmax_backward_rows(gs.reshape(-1, gs.shape[-1]), p.reshape(-1, p.shape[-1]), scale)
     np.matmul(gs, k, out=gq)
     np.matmul(np.swapaxes(gs, -1, -2), q, out=gk)
-
-
-def _empty_like_layout(d: np.ndarray, dtype: Any = None) -> np.ndarray:
-    """An empty array of d's shape (and dtype, unless given) with its axes in d's memory order
-    (see ``_memory_order``)."""
-    order = _memory_order(d)
-    kind = d.dtype if dtype is None else dtype
-    if order is None:
-        return np.empty(d.shape, kind)
-    return np.empty([d.shape[i] for i in order], kind).transpose(np.argsort(order))
 
 
 def _outer_first_dense(d: np.ndarray) -> bool:

@@ -308,20 +308,21 @@ def gemm(job: Any) -> None:
         _gemm_at(job[1], job[2], job[3], m, n, job[6], f32(1.0),  # type: ignore[call-arg]
                  job[7], job[8], job[9], job[10], f32(0.0), c, ldc)
         if bias != 0:  # while the band is in this core's cache
-            out, add = _f32_at(c), _f32_at(bias)  # type: ignore[call-arg]
-            for i in range(m):
-                row = i * ldc
-                for j in range(n):
-                    out[row + j] += add[j]
+            _add_to_rows(_f32_at(c), _f32_at(bias), m, n, ldc)  # type: ignore[call-arg]
     else:
         _gemm_at(job[1], job[2], job[3], m, n, job[6], 1.0,  # type: ignore[call-arg]
                  job[7], job[8], job[9], job[10], 0.0, c, ldc)
         if bias != 0:
-            out64, add64 = _f64_at(c), _f64_at(bias)  # type: ignore[call-arg]
-            for i in range(m):
-                row = i * ldc
-                for j in range(n):
-                    out64[row + j] += add64[j]
+            _add_to_rows(_f64_at(c), _f64_at(bias), m, n, ldc)  # type: ignore[call-arg]
+
+
+@jit_inline
+def _add_to_rows(out: Any, add: Any, m: int, n: int, ldc: int) -> None:
+    # out[i, :n] += add for each of m rows ldc apart (pointers of either float type)
+    for i in range(m):
+        row = i * ldc
+        for j in range(n):
+            out[row + j] += add[j]
 
 
 @nb.njit(nogil=True, cache=True)

@@ -61,6 +61,12 @@ def matmul(
     return _product(a, b, c)
 
 
+def _column_bands(m: int, n: int) -> bool:
+    """Whether an (m, n) product is cut into bands of columns: too few rows for even bands of 64
+    (a weight gradient of the 65-token output layer would be bands of 64 rows and 1)."""
+    return m < 2 * _ROW_ALIGN and n >= 2 * _COL_ALIGN
+
+
 def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     if a.ndim < 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype.char not in _BLAS_TYPES:
         r = np.matmul(a, b)  # vectors, integers, mixed dtypes: NumPy's own rules
@@ -84,9 +90,7 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         out_shape = batch + (m, n)
         split_batch = bool(batch) and batch[0] > 1  # whole matrices per thread; else bands of rows
-        # too few rows for even bands of 64 (a weight gradient of the 65-token output layer: 64 rows
-        # and 1): bands of columns instead
-        split_cols = not split_batch and m < 2 * _ROW_ALIGN and n >= 2 * _COL_ALIGN
+        split_cols = not split_batch and _column_bands(m, n)
         rows = batch[0] if split_batch else (n if split_cols else m)
         parts = threads.parts(rows, 2.0 * math.prod(out_shape) * k, threads.MIN_FLOPS)
     if parts == 1:
@@ -171,7 +175,7 @@ def _split_in_compiled_waits(
         return None
     m, k = a.shape
     n = b.shape[1]
-    cols = m < 2 * _ROW_ALIGN and n >= 2 * _COL_ALIGN  # too few rows for bands of rows: bands of columns
+    cols = _column_bands(m, n)
     parts = threads.parts(n if cols else m, 2.0 * m * n * k, threads.MIN_FLOPS)
     if parts == 1:
         return None

@@ -288,24 +288,38 @@ def split(n: int, work: float, min_work: float = MIN_ELEMENTS) -> list[tuple[int
     return bounds(n, parts(n, work, min_work))
 
 
+def _take_workers(n: int, compiled: bool = False) -> list[_Worker] | None:
+    """``n`` workers for one split, with ``_state.busy`` held (the caller releases it); None, and
+    nothing held, when the split must run on the calling thread instead: nothing to hand over, a
+    split already running (from a worker, or from a second user thread), no workers to be had
+    (see _resize), or, with ``compiled``, workers without the compiled wait."""
+    if n < 1 or not _state.busy.acquire(blocking=False):
+        return None
+    try:
+        if len(_state.workers) < n:
+            _resize(get_num_threads())
+    except BaseException:
+        _state.busy.release()
+        raise
+    workers = _state.workers[:n]
+    if len(workers) < n or (compiled and any(w.kernels is None for w in workers)):
+        _state.busy.release()
+        return None
+    return workers
+
+
 def run(fn: Callable[..., Any], jobs: Sequence[tuple]) -> None:
     """Call ``fn(*args)`` for each args in ``jobs``, concurrently; return when all have finished.
 
     The jobs must write to disjoint memory. A call made while another split is running
     (from a worker, or from a second user thread) runs its jobs one after another.
     """
-    if len(jobs) == 1 or not _state.busy.acquire(blocking=False):
+    workers = _take_workers(len(jobs) - 1)
+    if workers is None:
         for args in jobs:
             fn(*args)
         return
     try:
-        if len(_state.workers) < len(jobs) - 1:
-            _resize(get_num_threads())
-        workers = _state.workers[: len(jobs) - 1]
-        if len(workers) < len(jobs) - 1:  # no workers to be had (see _resize)
-            for args in jobs:
-                fn(*args)
-            return
         for w, args in zip(workers, jobs[1:]):
             w.hand(fn, args)
         try:
@@ -331,18 +345,12 @@ def compiled_waits() -> Any:
 def run_products(products: Sequence[Any], kernels: Any) -> None:
     """Compute the matrix products ``products`` (``numpy_jit.gemm`` jobs over disjoint outputs)
     concurrently: the first on the calling thread, each other in a worker's compiled wait."""
-    if len(products) == 1 or not _state.busy.acquire(blocking=False):
+    workers = _take_workers(len(products) - 1, compiled=True)
+    if workers is None:
         for job in products:
             kernels.gemm(job)
         return
     try:
-        if len(_state.workers) < len(products) - 1:
-            _resize(get_num_threads())
-        workers = _state.workers[: len(products) - 1]
-        if len(workers) < len(products) - 1 or any(w.kernels is None for w in workers):
-            for job in products:
-                kernels.gemm(job)
-            return
         for w, job in zip(workers, products[1:]):
             w.hand_product(job)
         kernels.gemm(products[0])
