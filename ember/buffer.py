@@ -23,7 +23,7 @@ The contract (all methods return new Buffers unless named ``*_``):
   class, with a seedable generator
 - in-place update: ``assign_(value, index)``, ``iadd_ isub_ imul_ idiv_``, ``copy_``
 
-Optional fused kernels (``layer_norm_rows``, ``softmax_rows_``, ``adam_step_`` ...) let a
+Optional fused kernels (``layer_norm_rows``, ``softmax_rows_``, ``adam_steps_`` ...) let a
 backend run a hot formula in one compiled pass. The base class answers "not here", and
 the Function that asks then composes the same formula from the primitives.
 """
@@ -476,12 +476,15 @@ class Buffer:
         """self (R, C): ``(softmax per row, log-sum-exp per row as (R, 1))`` in one pass; None where
         the backend has no such kernel or a row holds NaN or inf (the caller's own path handles those)."""
         return None
-    def adam_step_(
-        self, g: Buffer, m: Buffer, v: Buffer, beta1: float, beta2: float, decay: float, step_size: float,
-        bc2_sqrt: float, eps: float,
-    ) -> bool:
-        """In place on param, m, v: one Adam step (see ``Adam._update`` for the formula it fuses)."""
-        return False
+    @classmethod
+    def adam_steps_(
+        cls, updates: list[tuple[Buffer, Buffer, Buffer, Buffer, float, float]], beta1: float, beta2: float,
+        decay: float, eps: float,
+    ) -> list[tuple[Buffer, Buffer, Buffer, Buffer, float, float]]:
+        """In place: one Adam step for each ``(param, grad, m, v, step_size, bc2_sqrt)`` of ``updates``
+        (see ``Adam._update`` for the formula it fuses). Returns the updates it left undone (all of
+        them where the backend has no such kernel), for the caller to compose from primitives."""
+        return updates
 
 
 # The global in-place clock: bumped by every in-place primitive. A Function records the

@@ -39,22 +39,22 @@ def num_threads(n: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def counting_splits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Count the calls of numpy_threads.run (and run_products) that cut work into more than one part."""
+    """Count the calls of numpy_threads.run (and run_compiled) that cut work into more than one part."""
     calls = [0]
-    real, real_products = numpy_threads.run, numpy_threads.run_products
+    real, real_products = numpy_threads.run, numpy_threads.run_compiled
 
     def run(fn, jobs):
         if len(jobs) > 1:
             calls[0] += 1
         return real(fn, jobs)
 
-    def run_products(jobs, kernels):
+    def run_compiled(jobs, kernels):
         if len(jobs) > 1:
             calls[0] += 1
         return real_products(jobs, kernels)
 
     monkeypatch.setattr(numpy_threads, "run", run)
-    monkeypatch.setattr(numpy_threads, "run_products", run_products)
+    monkeypatch.setattr(numpy_threads, "run_compiled", run_compiled)
     yield calls
 
 
@@ -129,14 +129,14 @@ def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
     if case == "strided":  # no unit stride along either axis: copied first, then split as any other
         a = np.repeat(a, 2, axis=1)[:, ::2]
     compiled = [0]
-    real = numpy_threads.run_products
+    real = numpy_threads.run_compiled
 
     def counted(jobs, kernels):
         compiled[0] += 1
         return real(jobs, kernels)
 
     with num_threads(2):
-        monkeypatch.setattr(numpy_threads, "run_products", counted)
+        monkeypatch.setattr(numpy_threads, "run_compiled", counted)
         fast = numpy_linalg.matmul(a, b, c)
         monkeypatch.setattr(numpy_threads, "SPIN_TURNS", 64)  # the worker sleeps at once between jobs
         import time
@@ -279,6 +279,33 @@ def test_adam_any_thread_count(monkeypatch):
 
     one, three = _both(run, monkeypatch)
     _same(one, three)
+
+
+@jit_needed
+def test_adam_over_many_parameters_any_thread_count(monkeypatch):
+    # the parameters are laid end to end and cut into one band per thread, so a band ends inside
+    # a parameter; a float64 one, a 0-d one and an empty one take their own paths beside them
+    shapes = [(700, 300), (5,), (), (0, 3), (400, 301), (3,)]
+
+    def run(lib):
+        ps = [lib.nn.Parameter(lib.from_numpy(np.random.default_rng(i).standard_normal(s).astype(np.float32)))
+              for i, s in enumerate(shapes)]
+        ps.append(lib.nn.Parameter(lib.ones(4, 2, dtype=lib.float64)))
+        opt = lib.optim.AdamW([{"params": ps[:3], "weight_decay": 0.1}, {"params": ps[3:], "weight_decay": 0.0}],
+                              lr=1e-2, betas=(0.9, 0.99))
+        for step in range(3):
+            for i, p in enumerate(ps):
+                g = np.random.default_rng(100 + 10 * step + i).standard_normal(tuple(p.shape))
+                p.grad = lib.from_numpy(g.astype(np.float64 if i == len(ps) - 1 else np.float32))
+            opt.step()
+        return tuple(p.detach().numpy() for p in ps)
+
+    one, three = _both(lambda: run(ember), monkeypatch)
+    _same(one, three)
+    import torch
+
+    for got, want in zip(one, run(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_gpt_step_any_thread_count(monkeypatch):

@@ -325,13 +325,133 @@ def _add_to_rows(out: Any, add: Any, m: int, n: int, ldc: int) -> None:
             out[row + j] += add[j]
 
 
+
+# ---- compiled jobs: the kernels a worker runs in its compiled wait ----------------------
+# A job is an int64 array: job[0] names the kernel, the rest are the addresses and sizes of
+# its arrays (C-contiguous, checked by the caller) and its float arguments as their bits. The
+# calling thread runs its own part through run_job too, so every part runs the same code.
+GEMM32, GEMM64, LAYER_NORM, LAYER_NORM_BACKWARD, GELU, ADAM = 1, 2, 3, 4, 5, 6
+JOB_FIELDS = 16
+
+
+@intrinsic
+def _bits_to_f64(typingctx: Any, v: Any) -> Any:
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _f64_to_bits(typingctx: Any, v: Any) -> Any:
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _i64_at(typingctx: Any, addr: Any) -> Any:
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.inttoptr(args[0], ir.IntType(64).as_pointer())
+
+    return types.CPointer(types.int64)(types.int64), codegen
+
+
+@nb.njit(nogil=True, cache=True)
+def _rows_at(addr: int, rows: int, n: int) -> Any:
+    return nb.carray(_f32_at(addr), (rows, n))  # type: ignore[call-arg]
+
+
+@nb.njit(nogil=True, cache=True)
+def _vector_at(addr: int, n: int) -> Any:
+    return nb.carray(_f32_at(addr), n)  # type: ignore[call-arg]
+
+
+@nb.njit(nogil=True, cache=True)
+def run_job(job: Any) -> None:
+    """Run the kernel ``job`` describes (made by one of the ``describe_*`` functions)."""
+    kind = job[0]
+    if kind <= GEMM64:
+        gemm(job)
+    elif kind == LAYER_NORM:
+        rows, n = job[7], job[8]
+        layer_norm(_rows_at(job[1], rows, n), _vector_at(job[2], n), _vector_at(job[3], n),
+                   _bits_to_f64(job[9]), _rows_at(job[4], rows, n), _rows_at(job[5], rows, n),  # type: ignore[call-arg]
+                   _vector_at(job[6], rows))
+    elif kind == LAYER_NORM_BACKWARD:
+        rows, n = job[8], job[9]
+        layer_norm_backward(_rows_at(job[1], rows, n), _rows_at(job[2], rows, n), _vector_at(job[3], rows),
+                            _vector_at(job[4], n), _rows_at(job[5], rows, n), _vector_at(job[6], n),
+                            _vector_at(job[7], n))
+    elif kind == GELU:
+        n = job[4]
+        gelu_erf(_vector_at(job[1], n), _vector_at(job[2], n), _vector_at(job[3], n))
+    elif kind == ADAM:
+        table = nb.carray(_i64_at(job[1]), (job[2], ADAM_FIELDS))  # type: ignore[call-arg]
+        b1, b2 = _bits_to_f64(job[5]), _bits_to_f64(job[6])  # type: ignore[call-arg]
+        decay, eps = _bits_to_f64(job[7]), _bits_to_f64(job[8])  # type: ignore[call-arg]
+        for r in range(job[3], job[4]):
+            e = table[r]
+            n = e[4]
+            adam_step(_vector_at(e[0], n), _vector_at(e[1], n), _vector_at(e[2], n), _vector_at(e[3], n),
+                      b1, b2, decay, _bits_to_f64(e[5]), _bits_to_f64(e[6]), eps)  # type: ignore[call-arg]
+
+
+@nb.njit(cache=True)
+def describe_layer_norm(x: Any, w: Any, b: Any, eps: float, out: Any, xhat: Any, rstd: Any, job: Any) -> None:
+    """Fill ``job`` with ``layer_norm`` over C-contiguous float32 rows (rstd: one per row)."""
+    job[0], job[1], job[2], job[3] = LAYER_NORM, x.ctypes.data, w.ctypes.data, b.ctypes.data
+    job[4], job[5], job[6] = out.ctypes.data, xhat.ctypes.data, rstd.ctypes.data
+    job[7], job[8], job[9] = x.shape[0], x.shape[1], _f64_to_bits(eps)  # type: ignore[call-arg]
+
+
+@nb.njit(cache=True)
+def describe_layer_norm_backward(g: Any, xhat: Any, rstd: Any, w: Any, gx: Any, gw: Any, gb: Any,
+                                 job: Any) -> None:
+    """Fill ``job`` with ``layer_norm_backward`` over C-contiguous float32 rows."""
+    job[0], job[1], job[2], job[3] = LAYER_NORM_BACKWARD, g.ctypes.data, xhat.ctypes.data, rstd.ctypes.data
+    job[4], job[5], job[6], job[7] = w.ctypes.data, gx.ctypes.data, gw.ctypes.data, gb.ctypes.data
+    job[8], job[9] = g.shape[0], g.shape[1]
+
+
+# a row of the Adam job's table: the addresses of param, grad, m, v (from one offset), the count
+# of elements, and the bits of that parameter's step size and sqrt(1 - beta2^t)
+ADAM_FIELDS = 7
+
+
+@nb.njit(cache=True)
+def describe_adam_row(table: Any, r: int, p: Any, g: Any, m: Any, v: Any, lo: int, hi: int,
+                      step_size: float, bc2_sqrt: float) -> None:
+    """Row ``r`` of an Adam job's table: elements lo:hi of one parameter (contiguous float32)."""
+    e = table[r]
+    e[0], e[1], e[2], e[3] = p.ctypes.data + 4 * lo, g.ctypes.data + 4 * lo, m.ctypes.data + 4 * lo, \
+        v.ctypes.data + 4 * lo
+    e[4], e[5], e[6] = hi - lo, _f64_to_bits(step_size), _f64_to_bits(bc2_sqrt)  # type: ignore[call-arg]
+
+
+@nb.njit(cache=True)
+def describe_adam(table: Any, lo: int, hi: int, beta1: float, beta2: float, decay: float, eps: float,
+                  job: Any) -> None:
+    """Fill ``job`` with the Adam steps of rows lo:hi of ``table`` (see ``describe_adam_row``)."""
+    job[0], job[1], job[2], job[3], job[4] = ADAM, table.ctypes.data, table.shape[0], lo, hi
+    job[5], job[6] = _f64_to_bits(beta1), _f64_to_bits(beta2)  # type: ignore[call-arg]
+    job[7], job[8] = _f64_to_bits(decay), _f64_to_bits(eps)  # type: ignore[call-arg]
+
+
+@nb.njit(cache=True)
+def describe_gelu(x: Any, y: Any, d: Any, job: Any) -> None:
+    """Fill ``job`` with ``gelu_erf`` over contiguous float32 vectors."""
+    job[0], job[1], job[2], job[3], job[4] = GELU, x.ctypes.data, y.ctypes.data, d.ctypes.data, x.size
+
+
 @nb.njit(nogil=True, cache=True)
 def serve(flag: Any, done: Any, job: Any, seen: int, finished: int, turns: int, delay: int) -> int:
     """A worker's wait between jobs, without the GIL.
 
     Publishes ``done[0] = finished`` first when ``finished`` > 0 (the Python job just run), then
-    spins for the next job number in ``flag[0]``: a product (``job[0]`` > 0) runs here and is
-    published at once; a Python job's number is returned to the caller. After ``turns`` idle
+    spins for the next job number in ``flag[0]``: a compiled job (``job[0]`` > 0, see ``run_job``)
+    runs here and is published at once; a Python job's number is returned to the caller. After ``turns`` idle
     turns, returns ``-1 - n``, n the number of the last job seen (the products run here count).
     """
     if finished > 0:
@@ -347,10 +467,11 @@ def serve(flag: Any, done: Any, job: Any, seen: int, finished: int, turns: int, 
             for _ in range(delay):  # see numpy_threads.PYTHON_JOB_DELAY
                 _load_acquire(flag)  # type: ignore[call-arg]
             return n
-        gemm(job)
+        run_job(job)
         _store_release(done, n)  # type: ignore[call-arg]
         idle = 0
     return -1 - seen
+
 
 
 @nb.njit(nogil=True, cache=True)

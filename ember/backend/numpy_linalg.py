@@ -181,11 +181,11 @@ def _split_in_compiled_waits(
         return None
     if out is None:
         out = np.empty((m, n), a.dtype)
-    kind = 1 if a.dtype == np.float32 else 2
+    kind = kernels.GEMM32 if a.dtype == np.float32 else kernels.GEMM64
     fn, describe = gemm[kind - 1], kernels.describe_gemm
     jobs = []
     for lo, hi in threads.bounds(n if cols else m, parts, _COL_ALIGN if cols else _ROW_ALIGN):
-        job = np.empty(threads.PRODUCT_FIELDS, np.int64)
+        job = np.empty(kernels.JOB_FIELDS, np.int64)
         ok = (describe(a, b[:, lo:hi], out[:, lo:hi], kind, fn, job) if cols
               else describe(a[lo:hi], b, out[lo:hi], kind, fn, job))
         if not ok:
@@ -193,7 +193,7 @@ def _split_in_compiled_waits(
         if bias is not None:
             kernels.describe_bias(bias[lo:hi] if cols else bias, job)
         jobs.append(job)
-    threads.run_products(jobs, kernels)
+    threads.run_compiled(jobs, kernels)
     return out
 
 

@@ -39,8 +39,6 @@ SPIN_TURNS = 1 << 22
 # calling thread takes from handing the job over to entering native code itself: asked for earlier,
 # the GIL is still held and the worker sleeps until it is woken (a start 7 us later, measured)
 PYTHON_JOB_DELAY = 20_000
-# the fields of a product handed to a worker (numpy_jit.gemm's job)
-PRODUCT_FIELDS = 14
 
 
 def _default_threads() -> int:
@@ -58,10 +56,11 @@ class _Worker:
     """A resident thread that runs one job at a time.
 
     With Numba, the worker waits between jobs in a compiled loop that holds no GIL
-    (``numpy_jit.serve``): it spins on ``flag`` for the next job's number, runs a matrix
-    product there and then (a call of BLAS's gemm, no Python and so no GIL involved), and
-    returns to Python only for a Python job. Completion is published in ``finished``,
-    which the calling thread also watches in a compiled spin. Each hand-over of the GIL
+    (``numpy_jit.serve``): it spins on ``flag`` for the next job's number, runs a compiled
+    job there and then (a matrix product through BLAS's gemm, or one of the compiled
+    kernels: no Python and so no GIL involved), and returns to Python only for a Python
+    job. Completion is published in ``finished``, which the calling thread also watches
+    in a compiled spin. Each hand-over of the GIL
     between two threads costs a wake-up of the sleeping one (10-20 us on the machines
     ember is measured on), and these paths need none. After a while without work the
     worker sleeps on ``go``: a core that has slept starts its next job slowly (a product
@@ -85,7 +84,8 @@ class _Worker:
         self.stop = False
         self.flag = np.zeros(1, np.int64)  # the number of the latest job handed over
         self.finished = np.zeros(1, np.int64)  # the number of the latest job done (compiled wait)
-        self.product = np.zeros(PRODUCT_FIELDS, np.int64)  # a product to run, or product[0] = 0
+        # a compiled job to run (numpy_jit.run_job), or compiled[0] = 0 for a Python job
+        self.compiled = np.zeros(kernels.JOB_FIELDS if kernels is not None else 1, np.int64)
         self.jobs = 0
         self.kernels = kernels
         self.thread = threading.Thread(target=self._loop, daemon=True, name="ember-worker")
@@ -93,11 +93,11 @@ class _Worker:
 
     def hand(self, fn: Callable[..., Any], args: tuple) -> None:
         self.job = (fn, args)
-        self.product[0] = 0
+        self.compiled[0] = 0
         self._post()
 
-    def hand_product(self, product: Any) -> None:
-        self.product[:] = product
+    def hand_compiled(self, job: Any) -> None:
+        self.compiled[:] = job
         self._post()
 
     def _post(self) -> None:
@@ -127,7 +127,7 @@ class _Worker:
         serve = self.kernels.serve
         seen = finished = 0
         while True:
-            n = serve(self.flag, self.finished, self.product, seen, finished, SPIN_TURNS, PYTHON_JOB_DELAY)
+            n = serve(self.flag, self.finished, self.compiled, seen, finished, SPIN_TURNS, PYTHON_JOB_DELAY)
             finished = 0
             if n < 0:  # no job for a while: sleep until one is posted
                 seen = -1 - n
@@ -336,24 +336,24 @@ def run(fn: Callable[..., Any], jobs: Sequence[tuple]) -> None:
 
 
 def compiled_waits() -> Any:
-    """The kernels with which workers run products in compiled code, or None (then use ``run``)."""
+    """The kernels with which workers run compiled jobs (``run_compiled``), or None (then use ``run``)."""
     if get_num_threads() == 1 or _state.no_limit:
         return None
     return _wait_kernels()
 
 
-def run_products(products: Sequence[Any], kernels: Any) -> None:
-    """Compute the matrix products ``products`` (``numpy_jit.gemm`` jobs over disjoint outputs)
-    concurrently: the first on the calling thread, each other in a worker's compiled wait."""
-    workers = _take_workers(len(products) - 1, compiled=True)
+def run_compiled(jobs: Sequence[Any], kernels: Any) -> None:
+    """Run the compiled jobs ``jobs`` (``numpy_jit.run_job``'s, over disjoint outputs) concurrently:
+    the first on the calling thread, each other in a worker's compiled wait."""
+    workers = _take_workers(len(jobs) - 1, compiled=True)
     if workers is None:
-        for job in products:
-            kernels.gemm(job)
+        for job in jobs:
+            kernels.run_job(job)
         return
     try:
-        for w, job in zip(workers, products[1:]):
-            w.hand_product(job)
-        kernels.gemm(products[0])
+        for w, job in zip(workers, jobs[1:]):
+            w.hand_compiled(job)
+        kernels.run_job(jobs[0])
         for w in workers:
             w.wait()
     finally:

@@ -89,6 +89,8 @@ class Adam(Optimizer):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
         amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        decay = 1 - lr * weight_decay if decoupled else 1.0
+        fused: list[tuple[Any, Any, Any, Any, float, float]] = []
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -100,28 +102,37 @@ class Adam(Optimizer):
                 if amsgrad:
                     state["max_exp_avg_sq"] = zeros_like(p)
             step = count_step(state)
-            param = p._buf
             # the bias corrections are Python floats (double), as in PyTorch
             step_size = lr / (1 - beta1**step)
-            decay = 1 - lr * weight_decay if decoupled else 1.0
+            bc2_sqrt = (1 - beta2**step) ** 0.5
             g = grad_of(p, name, 0.0 if decoupled else weight_decay, maximize)
             m, v = state["exp_avg"]._buf, state["exp_avg_sq"]._buf
-            if not amsgrad and param.adam_step_(
-                g, m, v, beta1, beta2, decay, step_size, (1 - beta2**step) ** 0.5, eps
-            ):
-                continue  # the whole update in one compiled pass, where the backend has one
-            if decay != 1.0:
-                param.imul_(decay)
-            m.lerp_(g, 1 - beta1)
-            v.imul_(beta2)
-            v.addcmul_(g, g, 1 - beta2)
             if amsgrad:
                 if "max_exp_avg_sq" not in state:  # amsgrad switched on after the first step
                     state["max_exp_avg_sq"] = zeros_like(p)
-                v_max = state["max_exp_avg_sq"]._buf
-                v_max.maximum_(v)
-                v = v_max
-            denom = v.sqrt()
-            denom.idiv_((1 - beta2**step) ** 0.5)
-            denom.iadd_(eps)
-            param.addcdiv_(m, denom, -step_size)
+                _adam_step(p._buf, g, m, v, beta1, beta2, decay, step_size, bc2_sqrt, eps,
+                           state["max_exp_avg_sq"]._buf)
+            else:
+                fused.append((p._buf, g, m, v, step_size, bc2_sqrt))
+        # every parameter's update in compiled passes split over the threads, where the backend
+        # has them (PyTorch's fused/foreach Adam); else one parameter at a time from primitives
+        for param, g, m, v, step_size, bc2_sqrt in type(fused[0][0]).adam_steps_(
+                fused, beta1, beta2, decay, eps) if fused else ():
+            _adam_step(param, g, m, v, beta1, beta2, decay, step_size, bc2_sqrt, eps, None)
+
+
+def _adam_step(param: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float, decay: float, step_size: float,
+               bc2_sqrt: float, eps: float, v_max: Any) -> None:
+    """One parameter's Adam step from primitives (with AMSGrad's running maximum ``v_max``)."""
+    if decay != 1.0:
+        param.imul_(decay)
+    m.lerp_(g, 1 - beta1)
+    v.imul_(beta2)
+    v.addcmul_(g, g, 1 - beta2)
+    if v_max is not None:
+        v_max.maximum_(v)
+        v = v_max
+    denom = v.sqrt()
+    denom.idiv_(bc2_sqrt)
+    denom.iadd_(eps)
+    param.addcdiv_(m, denom, -step_size)
