@@ -457,7 +457,8 @@ class Buffer:
         return None
     def attention(self, k: Buffer, v: Buffer, scale: float, causal: bool) -> tuple[Buffer, Buffer] | None:
         """self = q (..., L, E), k (..., S, E), v (..., S, Ev) with the same leading axes:
-        ``(p v, p)`` with p = softmax(scale q k^T) per row, keys j > query i given 0 when causal."""
+        ``(p v, p)`` with p = softmax(scale q k^T) per row, keys j > query i given 0 when causal;
+        p v may be laid out like q (PyTorch's CPU kernel does so)."""
         return None
     def attention_backward(
         self, p: Buffer, q: Buffer, k: Buffer, v: Buffer, scale: float

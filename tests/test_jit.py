@@ -144,7 +144,7 @@ def test_layer_norm_falls_back_for_float64_and_mixed_dtypes():
     assert y.dtype == ember.float64 and x.grad.dtype == ember.float64
 
 
-@pytest.mark.parametrize("L,S", [(5, 5), (3, 7), (8, 4), (1, 1), (64, 64)])
+@pytest.mark.parametrize("L,S", [(5, 5), (3, 7), (8, 4), (1, 1), (64, 64), (40, 64), (64, 40)])
 @pytest.mark.parametrize("causal", [False, True])
 def test_attention(L, S, causal, monkeypatch):
     rng = np.random.default_rng(2)
@@ -169,7 +169,7 @@ def test_attention(L, S, causal, monkeypatch):
 
 
 @pytest.mark.parametrize("layout", ["heads_of_packed_qkv", "batch_of_one", "three_axes", "keys_longer",
-                                    "only_q_needs_grad"])
+                                    "only_q_needs_grad", "five_axes"])
 def test_fused_attention_against_torch(layout, monkeypatch):
     """The backend's one-pass attention (forward and backward per band of heads) on the layouts a
     model hands it, with the kernels on (it must run) and off, against torch."""
@@ -178,7 +178,8 @@ def test_fused_attention_against_torch(layout, monkeypatch):
     rng = np.random.default_rng(6)
     lead, L, S, causal = {"heads_of_packed_qkv": ((3, 2), 7, 7, True), "batch_of_one": ((1, 3), 5, 5, True),
                           "three_axes": ((4,), 6, 6, False), "keys_longer": ((2, 2), 3, 8, True),
-                          "only_q_needs_grad": ((2, 3), 4, 4, True)}[layout]
+                          "only_q_needs_grad": ((2, 3), 4, 4, True),
+                          "five_axes": ((2, 1, 3), 9, 9, True)}[layout]
     packed = rng.standard_normal((lead[0], L, 3 * 2 * 8)).astype(np.float32)
     arrays = [rng.standard_normal(lead + (n, 8)).astype(np.float32) for n in (L, S, S)]
     gv = rng.standard_normal(lead + (L, 8)).astype(np.float32)
@@ -201,6 +202,9 @@ def test_fused_attention_against_torch(layout, monkeypatch):
             q, k, v = leaves = [lib.tensor(a, requires_grad=layout != "only_q_needs_grad" or i == 0)
                                 for i, a in enumerate(arrays)]
         o = lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        if lib is ember and layout == "heads_of_packed_qkv" and numpy_cpu.jit_kernels() is not None:
+            # laid out like q: the heads merge back into (batch, rows, features) without a copy
+            assert o.transpose(1, 2).is_contiguous()
         o.backward(lib.tensor(gv))
         return [o.detach()] + [t.grad for t in leaves if t.requires_grad]
 

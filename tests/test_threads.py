@@ -291,8 +291,8 @@ def test_adam_over_many_parameters_any_thread_count(monkeypatch):
         ps = [lib.nn.Parameter(lib.from_numpy(np.random.default_rng(i).standard_normal(s).astype(np.float32)))
               for i, s in enumerate(shapes)]
         ps.append(lib.nn.Parameter(lib.ones(4, 2, dtype=lib.float64)))
-        opt = lib.optim.AdamW([{"params": ps[:3], "weight_decay": 0.1}, {"params": ps[3:], "weight_decay": 0.0}],
-                              lr=1e-2, betas=(0.9, 0.99))
+        groups = [{"params": ps[:3], "weight_decay": 0.1}, {"params": ps[3:], "weight_decay": 0.0}]
+        opt = lib.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.99))
         for step in range(3):
             for i, p in enumerate(ps):
                 g = np.random.default_rng(100 + 10 * step + i).standard_normal(tuple(p.shape))

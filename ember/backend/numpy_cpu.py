@@ -1179,7 +1179,9 @@ class NumpyBuffer(Buffer):
             return None
         lead, L, S = q.shape[:-2], q.shape[-2], kd.shape[-2]
         p = np.empty(lead + (L, S), np.float32)
-        o = np.empty(lead + (L, vd.shape[-1]), np.float32)
+        # laid out like q, as PyTorch's CPU kernel lays its output: heads viewed out of a (B, T, C)
+        # projection come out as views of a (B, T, C) array, and merging them back is no copy
+        o = np.empty_like(q, shape=lead + (L, vd.shape[-1]))
         work = p.size * (q.shape[-1] + vd.shape[-1])  # multiply-adds of the two products
         threads.run(_attention_part, [(q[b], kd[b], vd[b], p[b], o[b], scale, causal, jit)
                                       for b in _batch_bands(lead, work)])
