@@ -488,6 +488,19 @@ class Buffer:
         return updates
 
 
+    @classmethod
+    def sum_squares_all(cls, bufs: list[Buffer]) -> Buffer | None:
+        """The sum of the squares of every element of ``bufs`` (all of one float dtype), a 0-d buffer
+        of that dtype (gradient clipping's total norm, squared); None where the backend has no kernel."""
+        return None
+
+    @classmethod
+    def mul_all_(cls, bufs: list[Buffer], factor: float) -> bool:
+        """In place: every element of ``bufs`` times ``factor`` (rounded to their dtype); False, and
+        nothing changed, where the backend cannot."""
+        return False
+
+
 # The global in-place clock: bumped by every in-place primitive. A Function records the
 # clock when it runs; backward only inspects versions when the clock has moved since.
 class _Clock:

@@ -383,3 +383,29 @@ def test_cross_entropy_rows_with_nan_or_inf_take_the_numpy_path(bad, monkeypatch
         got = F.cross_entropy(ember.tensor(xv), ember.tensor([0, 1, 2, 3])).item()
     want = torch.nn.functional.cross_entropy(torch.tensor(xv), torch.tensor([0, 1, 2, 3])).item()
     assert calls[0] == 1 and np.isnan(got) and np.isnan(want)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_clip_grad_norm_in_compiled_passes(threads, monkeypatch):
+    # every gradient summed and scaled in compiled passes laid end to end (a band may end inside a
+    # gradient); an empty one and a 0-d one among them
+    rng = np.random.default_rng(9)
+    grads = [rng.standard_normal(s).astype(np.float32) for s in ((700, 300), (0, 4), (), (401, 3), (7,))]
+
+    def run(lib=ember):
+        ps = [lib.nn.Parameter(lib.zeros(g.shape)) for g in grads]
+        for p, g in zip(ps, grads):
+            p.grad = lib.tensor(g)
+        total = lib.nn.utils.clip_grad_norm_(ps, max_norm=5.0)
+        return [total] + [p.grad for p in ps]
+
+    before = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        on, off = both_ways(run, monkeypatch, "describe_sum_squares", "describe_scale")
+    finally:
+        ember.set_num_threads(before)
+    want = run(torch)
+    for got in (on, off):
+        for a, b in zip(got, want):
+            close(a, b, rtol=1e-5, atol=1e-7)

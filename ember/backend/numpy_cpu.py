@@ -1257,20 +1257,15 @@ class NumpyBuffer(Buffer):
                 flat.append((*(a.reshape(-1) for a in arrays), u[4], u[5]))
         if not flat:
             return left
-        # one job per thread over the parameters laid end to end, a parameter cut where a band ends
-        total = sum(e[0].size for e in flat)
-        pieces = threads.split(total, total)
-        table = np.empty((len(flat) + len(pieces), jit.ADAM_FIELDS), np.int64)
-        jobs, r, i, done = [], 0, 0, 0
-        for lo, hi in pieces:
-            first, need = r, hi - lo
-            while need:
+        bands = _end_to_end([e[0].size for e in flat])
+        table = np.empty((sum(len(b) for b in bands), jit.ADAM_FIELDS), np.int64)
+        jobs, r = [], 0
+        for band in bands:
+            first = r
+            for i, lo, hi in band:
                 p, g, m, v, step_size, bc2_sqrt = flat[i]
-                take = min(p.size - done, need)
-                jit.describe_adam_row(table, r, p, g, m, v, done, done + take, step_size, bc2_sqrt)
-                r, need, done = r + 1, need - take, done + take
-                if done == p.size:
-                    i, done = i + 1, 0
+                jit.describe_adam_row(table, r, p, g, m, v, lo, hi, step_size, bc2_sqrt)
+                r += 1
             job = np.empty(jit.JOB_FIELDS, np.int64)
             jit.describe_adam(table, first, r, beta1, beta2, decay, eps, job)
             jobs.append(job)
@@ -1279,6 +1274,81 @@ class NumpyBuffer(Buffer):
             for b in (p, m, v):
                 cast(NumpyBuffer, b)._bump()
         return left
+
+
+    @classmethod
+    def sum_squares_all(cls, bufs: list[Buffer]) -> NumpyBuffer | None:
+        spans = _spans(bufs)
+        if spans is None:
+            return None
+        jit, table, bands = spans
+        out = np.empty((len(bands), 8), np.float64)  # each job's sum a 64-byte line from the next
+        jobs = []
+        for k, (lo, hi) in enumerate(bands):
+            job = np.empty(jit.JOB_FIELDS, np.int64)
+            jit.describe_sum_squares(table, lo, hi, out[k], job)
+            jobs.append(job)
+        _run_described(jit, jobs)
+        return NumpyBuffer(np.asarray(out[:, 0].sum(), np.float32))
+
+    @classmethod
+    def mul_all_(cls, bufs: list[Buffer], factor: float) -> bool:
+        spans = _spans(bufs)
+        if spans is None or not all(cast(NumpyBuffer, b).data.flags.writeable for b in bufs):
+            return False
+        jit, table, bands = spans
+        jobs = []
+        for lo, hi in bands:
+            job = np.empty(jit.JOB_FIELDS, np.int64)
+            jit.describe_scale(table, lo, hi, factor, job)
+            jobs.append(job)
+        _run_described(jit, jobs)
+        for b in bufs:
+            cast(NumpyBuffer, b)._bump()
+        return True
+
+
+def _end_to_end(sizes: list[int]) -> list[list[tuple[int, int, int]]]:
+    """Arrays of ``sizes`` elements laid end to end, cut into one band of near-equal work per thread
+    (an array cut where a band ends): per band, its ``(array index, start, end)`` pieces."""
+    total = sum(sizes)
+    bands, i, done = [], 0, 0
+    for lo, hi in threads.split(total, total):
+        band, need = [], hi - lo
+        while need:
+            while not sizes[i]:
+                i += 1
+            take = min(sizes[i] - done, need)
+            band.append((i, done, done + take))
+            need, done = need - take, done + take
+            if done == sizes[i]:
+                i, done = i + 1, 0
+        bands.append(band)
+    return bands
+
+
+def _spans(bufs: list[Buffer]) -> tuple[Any, np.ndarray, list[tuple[int, int]]] | None:
+    """The compiled kernels, a table of spans over ``bufs`` laid end to end, and each band's rows of
+    it; None unless every buffer is this backend's C-contiguous float32 array."""
+    jit = jit_kernels()
+    if jit is None or not bufs:
+        return None
+    arrays = []
+    for b in bufs:
+        a = b.data if b.__class__ is NumpyBuffer else None  # type: ignore[attr-defined]
+        if a is None or not _jit_f32(a):
+            return None
+        arrays.append(a.reshape(-1))
+    bands = _end_to_end([a.size for a in arrays])
+    table = np.empty((sum(len(b) for b in bands), 2), np.int64)
+    rows, r = [], 0
+    for band in bands:
+        first = r
+        for i, lo, hi in band:
+            jit.describe_span(table, r, arrays[i], lo, hi)
+            r += 1
+        rows.append((first, r))
+    return jit, table, rows
 
 
 # The clock time of the last in-place write into each array's memory, keyed by the id of the

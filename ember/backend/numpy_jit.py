@@ -351,7 +351,7 @@ def _add_to_rows(out: Any, add: Any, m: int, n: int, ldc: int) -> None:
 # A job is an int64 array: job[0] names the kernel, the rest are the addresses and sizes of
 # its arrays (C-contiguous, checked by the caller) and its float arguments as their bits. The
 # calling thread runs its own part through run_job too, so every part runs the same code.
-GEMM32, GEMM64, LAYER_NORM, LAYER_NORM_BACKWARD, GELU, ADAM = 1, 2, 3, 4, 5, 6
+GEMM32, GEMM64, LAYER_NORM, LAYER_NORM_BACKWARD, GELU, ADAM, SUM_SQUARES, SCALE = 1, 2, 3, 4, 5, 6, 7, 8
 JOB_FIELDS = 16
 
 
@@ -408,6 +408,19 @@ def run_job(job: Any) -> None:
     elif kind == GELU:
         n = job[4]
         gelu_erf(_vector_at(job[1], n), _vector_at(job[2], n), _vector_at(job[3], n))
+    elif kind == SUM_SQUARES or kind == SCALE:
+        spans = nb.carray(_i64_at(job[1]), (job[2], 2))  # type: ignore[call-arg]
+        if kind == SUM_SQUARES:
+            total = 0.0
+            for r in range(job[3], job[4]):
+                total += _sum_squares(_vector_at(spans[r, 0], spans[r, 1]))
+            nb.carray(_f64_at(job[5]), 1)[0] = total  # type: ignore[call-arg]
+        else:
+            f = f32(_bits_to_f64(job[5]))  # type: ignore[call-arg]
+            for r in range(job[3], job[4]):
+                x = _vector_at(spans[r, 0], spans[r, 1])
+                for i in range(x.size):
+                    x[i] *= f
     elif kind == ADAM:
         table = nb.carray(_i64_at(job[1]), (job[2], ADAM_FIELDS))  # type: ignore[call-arg]
         b1, b2 = _bits_to_f64(job[5]), _bits_to_f64(job[6])  # type: ignore[call-arg]
@@ -434,6 +447,35 @@ def describe_layer_norm_backward(g: Any, xhat: Any, rstd: Any, w: Any, gx: Any, 
     job[0], job[1], job[2], job[3] = LAYER_NORM_BACKWARD, g.ctypes.data, xhat.ctypes.data, rstd.ctypes.data
     job[4], job[5], job[6], job[7] = w.ctypes.data, gx.ctypes.data, gw.ctypes.data, gb.ctypes.data
     job[8], job[9] = g.shape[0], g.shape[1]
+
+
+@jit
+def _sum_squares(x: Any) -> float:
+    s = 0.0  # in float64: a gradient's squares add up over a million elements
+    for i in range(x.size):
+        v = np.float64(x[i])
+        s += v * v
+    return s
+
+
+@nb.njit(cache=True)
+def describe_span(spans: Any, r: int, x: Any, lo: int, hi: int) -> None:
+    """Row ``r`` of a table of spans: elements lo:hi of the contiguous float32 array x."""
+    spans[r, 0], spans[r, 1] = x.ctypes.data + 4 * lo, hi - lo
+
+
+@nb.njit(cache=True)
+def describe_sum_squares(spans: Any, lo: int, hi: int, out: Any, job: Any) -> None:
+    """Fill ``job`` with the sum of squares over rows lo:hi of ``spans``, written into out[0] (float64)."""
+    job[0], job[1], job[2], job[3], job[4], job[5] = SUM_SQUARES, spans.ctypes.data, spans.shape[0], lo, hi, \
+        out.ctypes.data
+
+
+@nb.njit(cache=True)
+def describe_scale(spans: Any, lo: int, hi: int, factor: float, job: Any) -> None:
+    """Fill ``job`` with: every element of rows lo:hi of ``spans`` times ``factor`` (as float32)."""
+    job[0], job[1], job[2], job[3], job[4] = SCALE, spans.ctypes.data, spans.shape[0], lo, hi
+    job[5] = _f64_to_bits(factor)  # type: ignore[call-arg]
 
 
 # a row of the Adam job's table: the addresses of param, grad, m, v (from one offset), the count

@@ -44,13 +44,14 @@ def clip_grad_norm_(
         return tensor(0.0)
     bufs = [g._buf for g in grads]
     if norm_type == 2.0 and all(b.dtype is bufs[0].dtype for b in bufs):
-        # the hot path of every training loop: one dot product per gradient, no graph, no
-        # temporaries (the gradients' flat views are multiplied and summed in one pass each)
-        sq = None
-        for b in bufs:
-            flat = b.reshape((-1,))
-            s = flat.dot_last(flat)
-            sq = s if sq is None else sq + s
+        # the hot path of every training loop: all gradients in one compiled pass split over the
+        # threads where the backend has one (PyTorch's foreach norm), else one dot product each
+        sq = type(bufs[0]).sum_squares_all(bufs)
+        if sq is None:
+            for b in bufs:
+                flat = b.reshape((-1,))
+                s = flat.dot_last(flat)
+                sq = s if sq is None else sq + s
         assert sq is not None  # bufs is not empty
         total = _make(sq.sqrt(), None)
     else:
@@ -70,7 +71,8 @@ def clip_grad_norm_(
             f"({float(total)}), so it cannot be clipped; set error_if_nonfinite=False to clip anyway"
         )
     coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
-    if coef.item() != 1.0:  # a factor of exactly 1 would leave every gradient as it is
+    c = coef.item()
+    if c != 1.0 and not type(bufs[0]).mul_all_(bufs, c):  # a factor of 1 would change nothing
         for g in grads:
             g.mul_(coef.to(g.dtype))
     return total
