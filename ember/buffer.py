@@ -455,6 +455,10 @@ class Buffer:
     ) -> tuple[Buffer, Buffer, Buffer] | None:
         """self = g (R, N): ``(rstd (g w - mean(g w) - xhat mean(g w xhat)), sum of g xhat, sum of g)``."""
         return None
+    def matmul_row_sums(self, o: Buffer) -> tuple[Buffer, Buffer] | None:
+        """For 2-d self and o: ``(self @ o, self summed along its last axis)`` in one pass over self
+        (Linear's weight and bias gradients, g^T x and g^T 1); None where the backend does not fuse them."""
+        return None
     def attention(self, k: Buffer, v: Buffer, scale: float, causal: bool) -> tuple[Buffer, Buffer] | None:
         """self = q (..., L, E), k (..., S, E), v (..., S, Ev) with the same leading axes:
         ``(p v, p)`` with p = softmax(scale q k^T) per row, keys j > query i given 0 when causal;

@@ -152,6 +152,46 @@ def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
     np.testing.assert_allclose(fast, a @ b + (0 if c is None else c), rtol=1e-5, atol=1e-4)
 
 
+@jit_needed
+@pytest.mark.parametrize("shape", [(300, 128, 96), (768, 128, 65), (768, 64, 384)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_weight_and_bias_gradients_in_one_pass(shape, dtype, monkeypatch):
+    """Linear's bias gradient is summed by the bands of its weight gradient's product (bands of
+    rows, or of columns for a 65-row weight, where the first band sums every row), against the
+    composed path and torch."""
+    import torch
+
+    from ember.backend import numpy_cpu, numpy_jit
+
+    rows, n_in, n_out = shape
+    rng = np.random.default_rng(7)
+    x0, w0, b0, g0 = (rng.standard_normal(s).astype(dtype) for s in ((rows, n_in), (n_out, n_in), (n_out,),
+                                                                      (rows, n_out)))
+
+    def run(lib):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        lib.nn.functional.linear(x, w, b).backward(lib.tensor(g0))
+        return tuple(t.grad.numpy() for t in (x, w, b))
+
+    fused = [0]
+    real = numpy_jit.describe_row_sums
+
+    def counted(*args):
+        fused[0] += 1
+        return real(*args)
+
+    with num_threads(2):
+        monkeypatch.setattr(numpy_jit, "describe_row_sums", counted)
+        on = run(ember)
+        monkeypatch.setattr(numpy_cpu.NumpyBuffer, "matmul_row_sums", lambda self, o: None)
+        off = run(ember)
+    assert fused[0] >= 1
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for a, b, c in zip(on, off, run(torch)):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+        np.testing.assert_allclose(a, c, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("bias_shape", [(96,), (300, 96), (1, 96)])
 def test_linear_bias_any_thread_count(bias_shape, monkeypatch):
     x, w = _randn(300, 128, seed=1).requires_grad_(), _randn(96, 128, seed=2).requires_grad_()

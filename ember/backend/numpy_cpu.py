@@ -333,6 +333,13 @@ class NumpyBuffer(Buffer):
         # each thread adds c to its part of the product while that part is in its cache
         return NumpyBuffer(numpy_linalg.matmul(self.data, o.data, np.asarray(c.data)))
 
+    def matmul_row_sums(self, o: Buffer) -> tuple[NumpyBuffer, NumpyBuffer] | None:
+        a, b = self.data, o.data
+        if a.__class__ is not _ndarray or b.__class__ is not _ndarray:
+            return None
+        r = numpy_linalg.matmul_row_sums(a, b)
+        return None if r is None else (NumpyBuffer(r[0]), NumpyBuffer(r[1]))
+
     def matmul_like(self, o: Buffer, like: Buffer) -> NumpyBuffer:
         a, b, ref = self.data, o.data, like.data
         if (ref.__class__ is not _ndarray or ref.flags.c_contiguous or a.ndim < 3 or b.ndim < 3

@@ -322,19 +322,44 @@ def _f64_at(typingctx: Any, addr: Any) -> Any:
 @nb.njit(nogil=True, cache=True)
 def gemm(job: Any) -> None:
     """The product a job describes: job = [kind, fn, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc,
-    bias] (kind 1: float32, 2: float64; fn the address of that type's CBLAS gemm): c = a b, plus
-    the n-vector at address ``bias`` added to every row when that is not 0."""
-    m, n, c, ldc, bias = job[4], job[5], job[11], job[12], job[13]
+    bias, sums] (kind 1: float32, 2: float64; fn the address of that type's CBLAS gemm): c = a b, plus
+    the n-vector at address ``bias`` added to every row when that is not 0, and a's m row sums
+    written at address ``sums`` when that is not 0."""
+    m, n, c, ldc, bias, sums = job[4], job[5], job[11], job[12], job[13], job[14]
     if job[0] == 1:
         _gemm_at(job[1], job[2], job[3], m, n, job[6], f32(1.0),  # type: ignore[call-arg]
                  job[7], job[8], job[9], job[10], f32(0.0), c, ldc)
         if bias != 0:  # while the band is in this core's cache
             _add_to_rows(_f32_at(c), _f32_at(bias), m, n, ldc)  # type: ignore[call-arg]
+        if sums != 0:
+            _row_sums(_f32_at(job[7]), job[2] == 112, m, job[6], job[8], _f32_at(sums))  # type: ignore[call-arg]
     else:
         _gemm_at(job[1], job[2], job[3], m, n, job[6], 1.0,  # type: ignore[call-arg]
                  job[7], job[8], job[9], job[10], 0.0, c, ldc)
         if bias != 0:
             _add_to_rows(_f64_at(c), _f64_at(bias), m, n, ldc)  # type: ignore[call-arg]
+        if sums != 0:
+            _row_sums(_f64_at(job[7]), job[2] == 112, m, job[6], job[8], _f64_at(sums))  # type: ignore[call-arg]
+
+
+@jit_inline
+def _row_sums(a: Any, transposed: bool, m: int, k: int, lda: int, out: Any) -> None:
+    # out[i] = sum of row i of the (m, k) matrix a, stored by rows lda apart or (transposed) by
+    # columns lda apart; a transposed one is summed column after column, along memory
+    for i in range(m):
+        out[i] = 0
+    if transposed:
+        for j in range(k):
+            col = j * lda
+            for i in range(m):
+                out[i] += a[col + i]
+    else:
+        for i in range(m):
+            row = i * lda
+            t = out[i]
+            for j in range(k):
+                t += a[row + j]
+            out[i] = t
 
 
 @jit_inline
@@ -562,7 +587,7 @@ def describe_gemm(a: Any, b: Any, out: Any, kind: int, fn: int, job: Any) -> boo
     job[0], job[1], job[2], job[3] = kind, fn, ta, tb
     job[4], job[5], job[6] = a.shape[0], b.shape[1], a.shape[1]
     job[7], job[8], job[9], job[10] = a.ctypes.data, lda, b.ctypes.data, ldb
-    job[11], job[12], job[13] = out.ctypes.data, ldc, 0
+    job[11], job[12], job[13], job[14] = out.ctypes.data, ldc, 0, 0
     return True
 
 
@@ -570,3 +595,9 @@ def describe_gemm(a: Any, b: Any, out: Any, kind: int, fn: int, job: Any) -> boo
 def describe_bias(bias: Any, job: Any) -> None:
     """Add the contiguous vector ``bias`` to ``job``'s product (see ``gemm``)."""
     job[13] = bias.ctypes.data
+
+
+@nb.njit(cache=True)
+def describe_row_sums(sums: Any, job: Any) -> None:
+    """Have ``job``'s product also write the row sums of its left operand into the contiguous ``sums``."""
+    job[14] = sums.ctypes.data

@@ -163,12 +163,26 @@ def _find_gemm() -> tuple[int, int] | None:
     return None
 
 
+def matmul_row_sums(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(a @ b, a summed along its rows)`` for 2-d float arrays of one dtype, each band of rows
+    summed by the thread that multiplies it, while it is in that core's cache (Linear's weight and
+    bias gradients); None where the product is not split in compiled code."""
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.char not in _BLAS_TYPES:
+        return None
+    a, b = blas_ready(a), blas_ready(b)
+    sums = np.empty(a.shape[0], a.dtype)
+    out = _split_in_compiled_waits(a, b, None, None, sums)
+    return None if out is None else (out, sums)
+
+
 def _split_in_compiled_waits(
-    a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: np.ndarray | None
+    a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: np.ndarray | None,
+    row_sums: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """A 2-d product (plus a bias vector) cut into bands for ember's workers, each run as a call of
     BLAS from compiled code (no GIL taken or handed over: ~2 us a split against ~25 us through
-    Python); None where that path is not available or BLAS cannot take the operands as they are."""
+    Python); None where that path is not available or BLAS cannot take the operands as they are.
+    ``row_sums``, when given, receives the row sums of ``a``."""
     kernels = threads.compiled_waits()
     gemm = _gemm_addresses() if kernels is not None else None
     if gemm is None:
@@ -183,7 +197,7 @@ def _split_in_compiled_waits(
         out = np.empty((m, n), a.dtype)
     kind = kernels.GEMM32 if a.dtype == np.float32 else kernels.GEMM64
     fn, describe = gemm[kind - 1], kernels.describe_gemm
-    jobs = []
+    jobs: list[np.ndarray] = []
     for lo, hi in threads.bounds(n if cols else m, parts, _COL_ALIGN if cols else _ROW_ALIGN):
         job = np.empty(kernels.JOB_FIELDS, np.int64)
         ok = (describe(a, b[:, lo:hi], out[:, lo:hi], kind, fn, job) if cols
@@ -192,6 +206,8 @@ def _split_in_compiled_waits(
             return None
         if bias is not None:
             kernels.describe_bias(bias[lo:hi] if cols else bias, job)
+        if row_sums is not None and not (cols and jobs):  # bands of columns: the first sums all rows
+            kernels.describe_row_sums(row_sums if cols else row_sums[lo:hi], job)
         jobs.append(job)
     threads.run_compiled(jobs, kernels)
     return out

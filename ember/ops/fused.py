@@ -49,9 +49,15 @@ class Linear(Function):
             gx = g @ self.w
             if len(self.x_shape) != 2:
                 gx = gx.reshape(self.x_shape)
-        if needs[1]:
+        bias = len(needs) == 3 and needs[2]
+        if needs[1] and bias:
+            # the bias gradient summed while each band of g^T is in cache for the weight's product
+            both = mT(g).matmul_row_sums(self.x)
+            if both is not None:
+                gw, gb = both
+        if needs[1] and gw is None:
             gw = mT(g) @ self.x
-        if len(needs) == 3 and needs[2]:
+        if bias and gb is None:
             gb = g.sum_lead()
         return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
 
