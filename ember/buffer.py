@@ -459,6 +459,18 @@ class Buffer:
         """For 2-d self and o: ``(self @ o, self summed along its last axis)`` in one pass over self
         (Linear's weight and bias gradients, g^T x and g^T 1); None where the backend does not fuse them."""
         return None
+    def max_pool2d(
+        self, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+        dilation: tuple[int, int], out_size: tuple[int, int],
+    ) -> tuple[Buffer, Buffer] | None:
+        """self (N, C, H, W): ``(out, indices)``, each window's maximum (padding never wins) and the
+        flat index h * W + w of its first maximum in its plane (int64, as PyTorch's return_indices);
+        None where the backend has no such kernel."""
+        return None
+    def max_pool2d_backward(self, indices: Buffer, input_shape: tuple[int, ...]) -> Buffer | None:
+        """self = the gradient of ``max_pool2d``'s out: the input's gradient, each window's gradient
+        added at its maximum (windows that overlap add up); None where the backend has no kernel."""
+        return None
     def attention(self, k: Buffer, v: Buffer, scale: float, causal: bool) -> tuple[Buffer, Buffer] | None:
         """self = q (..., L, E), k (..., S, E), v (..., S, Ev) with the same leading axes:
         ``(p v, p)`` with p = softmax(scale q k^T) per row, keys j > query i given 0 when causal;

@@ -409,3 +409,38 @@ def test_clip_grad_norm_in_compiled_passes(threads, monkeypatch):
     for got in (on, off):
         for a, b in zip(got, want):
             close(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", ["channels_last", "channels_first", "padding", "dilation", "ceil_mode",
+                                  "overlap", "nan_and_inf"])
+def test_max_pool2d_fused(case, monkeypatch):
+    """The compiled 2-d max pooling (forward, backward) on a convolution's channels-last output and on
+    the other layouts and geometries, with the kernels on (it must run) and off, against torch."""
+    rng = np.random.default_rng(8)
+    xv = rng.standard_normal((3, 5, 11, 10)).astype(np.float32)
+    if case == "nan_and_inf":
+        xv[0, 1, 2, 3] = np.nan
+        xv[1, 2, :4, :4] = -np.inf
+        xv[2, 0, 5, 5] = np.inf
+    kwargs = {"channels_last": {}, "channels_first": {}, "padding": {"padding": 1},
+              "dilation": {"dilation": 2, "kernel_size": 3},
+              "ceil_mode": {"ceil_mode": True, "kernel_size": 3},
+              "overlap": {"kernel_size": 3, "stride": 1}, "nan_and_inf": {}}[case]
+    kwargs = {"kernel_size": 2, "stride": kwargs.get("stride", None), **kwargs}
+
+    def run(lib=ember):
+        x = lib.tensor(xv, requires_grad=True)
+        # a 1x1 convolution with an identity weight: the same values, laid out as a convolution's
+        eye = lib.tensor(np.eye(5, dtype=np.float32).reshape(5, 5, 1, 1))
+        h = x if case == "channels_first" else lib.nn.functional.conv2d(x, eye)
+        out = lib.nn.functional.max_pool2d(h, **kwargs)
+        g = lib.tensor(np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(np.float32))
+        out.backward(g)
+        _, idx = lib.nn.functional.max_pool2d(h.detach(), return_indices=True, **kwargs)
+        return [out.detach(), x.grad, idx]
+
+    on, off = both_ways(run, monkeypatch, "describe_max_pool")
+    want = run(torch)
+    for got in (on, off):
+        for a, b in zip(got, want):
+            close(a, b, rtol=1e-5, atol=1e-6)

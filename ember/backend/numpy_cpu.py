@@ -1209,6 +1209,35 @@ class NumpyBuffer(Buffer):
             for b in _batch_bands(qd.shape[:-2], work)])
         return NumpyBuffer(gq), NumpyBuffer(gk), NumpyBuffer(gv)
 
+    def max_pool2d(
+        self, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+        dilation: tuple[int, int], out_size: tuple[int, int],
+    ) -> tuple[NumpyBuffer, NumpyBuffer] | None:
+        x = self.data
+        jit = jit_kernels()
+        if jit is None or x.__class__ is not _ndarray or x.dtype != np.float32 or x.ndim != 4 or not x.size:
+            return None
+        if any(s % x.itemsize for s in x.strides) or min(out_size) < 1:
+            return None
+        # laid out like x (a convolution's output is channels innermost), as PyTorch's kernel does
+        out = np.empty_like(x, shape=x.shape[:2] + tuple(out_size))
+        indices = np.empty_like(out, dtype=np.int64)
+        geometry = (*x.shape[1:], *out_size, *kernel, *stride, *padding, *dilation)
+        _max_pool_jobs(jit, jit.MAX_POOL, geometry, x, out, indices, out, x)
+        return NumpyBuffer(out), NumpyBuffer(indices)
+
+    def max_pool2d_backward(self, indices: Buffer, input_shape: tuple[int, ...]) -> NumpyBuffer | None:
+        g, idx = self.data, indices.data
+        jit = jit_kernels()
+        if (jit is None or g.__class__ is not _ndarray or g.dtype != np.float32
+                or idx.__class__ is not _ndarray or idx.dtype != np.int64 or g.shape != idx.shape
+                or any(s % 4 for s in g.strides)):
+            return None
+        gx = np.empty_like(idx, shape=tuple(input_shape), dtype=np.float32)  # laid out like the input was
+        geometry = (*gx.shape[1:], *g.shape[2:], 1, 1, 1, 1, 0, 0, 1, 1)  # the backward reads no window
+        _max_pool_jobs(jit, jit.MAX_POOL_BACKWARD, geometry, gx, g, idx, g, gx)
+        return NumpyBuffer(gx)
+
     def softmax_rows_(self, scale: float, causal: bool) -> bool:
         s = self.data
         jit = jit_kernels()
@@ -1528,6 +1557,21 @@ def _batch_bands(lead: tuple[int, ...], work: float) -> list[tuple[Any, ...]]:
     n = lead[len(fixed)]
     pieces = threads.split(n, work, threads.MIN_FLOPS // 2)  # work in multiply-adds
     return [fixed + (slice(lo, hi),) for lo, hi in pieces]
+
+
+def _max_pool_jobs(jit: Any, kind: int, geometry: tuple[int, ...], *arrays: np.ndarray) -> None:
+    """Run the max-pooling kernel ``kind`` (``geometry`` and arrays as numpy_jit.describe_max_pool
+    takes them) over bands of whole images, one per thread."""
+    c, h, w, oh, ow, kh, kw = geometry[:7]
+    n = arrays[0].shape[0]
+    plan = np.empty(jit.MAX_POOL_FIELDS, np.int64)
+    jit.describe_max_pool(plan, np.array(geometry, np.int64), *arrays)
+    jobs = []
+    for lo, hi in threads.split(n, n * c * (h * w + oh * ow * kh * kw)):
+        job = np.empty(jit.JOB_FIELDS, np.int64)
+        jit.describe_band(kind, plan, lo, hi, job)
+        jobs.append(job)
+    _run_described(jit, jobs)
 
 
 def _attention_part(q: Any, k: Any, v: Any, p: Any, o: Any, scale: float, causal: bool, jit: Any) -> None:

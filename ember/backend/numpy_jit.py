@@ -377,6 +377,7 @@ def _add_to_rows(out: Any, add: Any, m: int, n: int, ldc: int) -> None:
 # its arrays (C-contiguous, checked by the caller) and its float arguments as their bits. The
 # calling thread runs its own part through run_job too, so every part runs the same code.
 GEMM32, GEMM64, LAYER_NORM, LAYER_NORM_BACKWARD, GELU, ADAM, SUM_SQUARES, SCALE = 1, 2, 3, 4, 5, 6, 7, 8
+MAX_POOL, MAX_POOL_BACKWARD = 9, 10
 JOB_FIELDS = 16
 
 
@@ -446,6 +447,12 @@ def run_job(job: Any) -> None:
                 x = _vector_at(spans[r, 0], spans[r, 1])
                 for i in range(x.size):
                     x[i] *= f
+    elif kind == MAX_POOL or kind == MAX_POOL_BACKWARD:
+        plan = nb.carray(_i64_at(job[1]), MAX_POOL_FIELDS)  # type: ignore[call-arg]
+        if kind == MAX_POOL:
+            _max_pool_band(plan, job[2], job[3])
+        else:
+            _max_pool_backward_band(plan, job[2], job[3])
     elif kind == ADAM:
         table = nb.carray(_i64_at(job[1]), (job[2], ADAM_FIELDS))  # type: ignore[call-arg]
         b1, b2 = _bits_to_f64(job[5]), _bits_to_f64(job[6])  # type: ignore[call-arg]
@@ -531,6 +538,143 @@ def describe_adam(table: Any, lo: int, hi: int, beta1: float, beta2: float, deca
 def describe_gelu(x: Any, y: Any, d: Any, job: Any) -> None:
     """Fill ``job`` with ``gelu_erf`` over contiguous float32 vectors."""
     job[0], job[1], job[2], job[3], job[4] = GELU, x.ctypes.data, y.ctypes.data, d.ctypes.data, x.size
+
+
+# ---- 2-d max pooling, one band of images per job ----------------------------------------
+# The plan: [C, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw], then for each of x, out, indices,
+# g (the output's gradient), gx (the input's) its address and its strides in elements along
+# N, C, H, W (float32 arrays, int64 indices).
+MAX_POOL_FIELDS = 13 + 5 * 5
+
+
+@nb.njit(cache=True)
+def describe_max_pool(plan: Any, geometry: Any, x: Any, out: Any, indices: Any, g: Any, gx: Any) -> None:
+    """Fill ``plan`` (see MAX_POOL_FIELDS) from the 13 numbers of ``geometry`` and 4-d arrays; the
+    forward reads x and writes out and indices, the backward reads indices and g and writes gx."""
+    for i in range(13):
+        plan[i] = geometry[i]
+    _describe_nchw(plan, 0, x)
+    _describe_nchw(plan, 1, out)
+    _describe_nchw(plan, 2, indices)
+    _describe_nchw(plan, 3, g)
+    _describe_nchw(plan, 4, gx)
+
+
+@nb.njit(cache=True)
+def _describe_nchw(plan: Any, i: int, a: Any) -> None:
+    e = 13 + 5 * i
+    plan[e] = a.ctypes.data
+    for k in range(4):
+        plan[e + 1 + k] = a.strides[k] // a.itemsize
+
+
+@nb.njit(cache=True)
+def describe_band(kind: int, plan: Any, lo: int, hi: int, job: Any) -> None:
+    """Fill ``job`` with rows lo:hi (images, here) of the kernel ``kind`` over ``plan``."""
+    job[0], job[1], job[2], job[3] = kind, plan.ctypes.data, lo, hi
+
+
+@jit_inline
+def _window_max(x: Any, base: int, sh_: int, sw_: int, h0: int, w0: int, H: int, W: int, kh: int, kw: int,
+                dh: int, dw: int) -> tuple[Any, int]:
+    # the window's maximum and its flat index h * W + w in the plane: the first maximum in
+    # row-major window order, a NaN taken wherever it is met (as PyTorch's kernel does), and the
+    # first real element's index when every element is -inf
+    ha, wa = h0, w0
+    while ha < 0:
+        ha += dh
+    while wa < 0:
+        wa += dw
+    m = -np.inf
+    best = ha * W + wa
+    for a in range(kh):
+        h = h0 + a * dh
+        if h < 0 or h >= H:
+            continue
+        for b in range(kw):
+            w = w0 + b * dw
+            if w < 0 or w >= W:
+                continue
+            v = x[base + h * sh_ + w * sw_]
+            if v > m or v != v:
+                m = v
+                best = h * W + w
+    return m, best
+
+
+@jit
+def _max_pool_band(plan: Any, lo: int, hi: int) -> None:
+    C, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw = (plan[0], plan[1], plan[2], plan[3], plan[4], plan[5],
+                                                       plan[6], plan[7], plan[8], plan[9], plan[10], plan[11],
+                                                       plan[12])
+    x, xn, xc, xh, xw = _f32_at(plan[13]), plan[14], plan[15], plan[16], plan[17]  # type: ignore[call-arg,var-annotated]
+    o, on, oc, oh, ow = _f32_at(plan[18]), plan[19], plan[20], plan[21], plan[22]  # type: ignore[call-arg]
+    ix, jn, jc, jh, jw = _i64_at(plan[23]), plan[24], plan[25], plan[26], plan[27]  # type: ignore[call-arg]
+    if not (xc == 1 and oc == 1 and jc == 1):
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(OH):
+                    for j in range(OW):
+                        m, best = _window_max(x, n * xn + c * xc, xh, xw, i * sh - ph, j * sw - pw, H, W,
+                                              kh, kw, dh, dw)
+                        o[n * on + c * oc + i * oh + j * ow] = m
+                        ix[n * jn + c * jc + i * jh + j * jw] = best
+        return
+    # channels innermost (a convolution's output): each window position is a run of C values,
+    # compared with the running maxima of all channels at once (vector code)
+    for n in range(lo, hi):
+        for i in range(OH):
+            h0 = i * sh - ph
+            for j in range(OW):
+                w0 = j * sw - pw
+                ob, jb = n * on + i * oh + j * ow, n * jn + i * jh + j * jw
+                first = True
+                for a in range(kh):
+                    h = h0 + a * dh
+                    if h < 0 or h >= H:
+                        continue
+                    for b in range(kw):
+                        w = w0 + b * dw
+                        if w < 0 or w >= W:
+                            continue
+                        xb, k = n * xn + h * xh + w * xw, h * W + w
+                        if first:  # as a start of -inf and the first real index
+                            for c in range(C):
+                                o[ob + c] = x[xb + c]
+                                ix[jb + c] = k
+                            first = False
+                            continue
+                        for c in range(C):
+                            v, mc = x[xb + c], o[ob + c]
+                            take = (v > mc) | (v != v)  # the first maximum; a NaN wherever met
+                            o[ob + c] = v if take else mc
+                            ix[jb + c] = k if take else ix[jb + c]
+
+
+@jit
+def _max_pool_backward_band(plan: Any, lo: int, hi: int) -> None:
+    C, H, W, OH, OW = plan[0], plan[1], plan[2], plan[3], plan[4]
+    ix, jn, jc, jh, jw = _i64_at(plan[23]), plan[24], plan[25], plan[26], plan[27]  # type: ignore[call-arg,var-annotated]
+    g, gn, gc, gh, gw = _f32_at(plan[28]), plan[29], plan[30], plan[31], plan[32]  # type: ignore[call-arg]
+    d, dn, dc, dh, dw = _f32_at(plan[33]), plan[34], plan[35], plan[36], plan[37]  # type: ignore[call-arg]
+    dense = dh == W * dw  # then h * dh + w * dw = (h * W + w) * dw: no division by W
+    # the image's gradient is one run of memory (channels last or first)
+    run = dn == C * H * W and ((dc == 1 and dw == C and dh == W * C) or (dw == 1 and dh == W and dc == H * W))
+    for n in range(lo, hi):
+        if run:
+            for e in range(n * dn, (n + 1) * dn):
+                d[e] = 0
+        else:
+            for c in range(C):
+                for h in range(H):
+                    for w in range(W):
+                        d[n * dn + c * dc + h * dh + w * dw] = 0
+        for i in range(OH):
+            for j in range(OW):
+                for c in range(C):
+                    k = ix[n * jn + c * jc + i * jh + j * jw]
+                    at = k * dw if dense else (k // W) * dh + (k % W) * dw
+                    d[n * dn + c * dc + at] += g[n * gn + c * gc + i * gh + j * gw]
 
 
 @nb.njit(nogil=True, cache=True)

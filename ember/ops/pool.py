@@ -89,15 +89,34 @@ class MaxPool(_WindowPool):
     at each step is the first maximum in row-major window order, as PyTorch's.
     """
 
+    indices: Buffer | None = None  # the flat index of each window's maximum, from a fused kernel
+
     def forward(
         self, x: Buffer, *, kernel_size: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...],
         dilation: tuple[int, ...], ceil_mode: bool,
     ) -> Buffer:
+        if len(kernel_size) == 2:  # one compiled pass over the windows, where the backend has one
+            size = tuple(pool_out_size(*a, ceil_mode) for a in zip(x.shape[2:], kernel_size, stride, padding,
+                                                                    dilation))
+            fused = x.max_pool2d(kernel_size, stride, padding, dilation, size)  # type: ignore[arg-type]
+            if fused is not None:
+                out, self.indices = fused
+                self.x_shape = tuple(x.shape)
+                return out
         win = self._windows(x, kernel_size, stride, padding, dilation, ceil_mode, _lowest(x))
         out, self.picks = _max_stages(win)
         return channels_first(out)
 
     def backward(self, grad: Buffer) -> Buffer:
+        if self.indices is not None:
+            gx = grad.max_pool2d_backward(self.indices, self.x_shape)
+            if gx is not None:
+                return gx
+            # each output's gradient added at its window's maximum in the flattened plane
+            n, c, h, w = self.x_shape
+            flat = (n, c, -1)
+            zeros = type(grad).full((n, c, h * w), 0, grad.dtype)
+            return zeros.scatter_add(self.indices.reshape(flat), grad.reshape(flat), 2).reshape(self.x_shape)
         g = channels_last(grad)  # (N, *S', C)
         for axis, idx, size in reversed(self.picks):
             g = g.spread_along(idx, axis, size)  # re-insert the kernel axis with g at the maximum
