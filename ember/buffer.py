@@ -408,6 +408,10 @@ class Buffer:
     def tmp_put_along_(self, indices: Buffer, values: Any, axis: int) -> None:
         """``self[indices along axis] = values`` (one index per row, as ``take_along`` reads them)."""
         raise NotImplementedError
+    def tmp_index_add_(self, index: Any, src: Buffer) -> None:
+        """``index_add_`` into a temporary nothing else holds, so nothing to version (the default
+        versions it anyway)."""
+        self.index_add_(index, src)
     def dot_last(self, o: Buffer, keepdims: bool = False) -> Buffer:
         """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
         raise NotImplementedError

@@ -1063,6 +1063,9 @@ class NumpyBuffer(Buffer):
         np.put_along_axis(d, indices.data, _unwrap(values), axis=axis)
         self.data = d
 
+    def tmp_index_add_(self, index: Any, src: Buffer) -> None:
+        self._index_add_into(index, src)
+
     def dot_last(self, o: Buffer, keepdims: bool = False) -> NumpyBuffer:
         """``(self * o).sum(-1)`` in one pass, without the product's temporary."""
         a, b = self.data, o.data

@@ -390,7 +390,9 @@ class Embedding(Function):
         if self.padding_idx is not None:
             g = flat_idx.ne(self.padding_idx).reshape((n, 1)).where(g, 0)
         gw = self.buffer_class.full(self.w_shape, 0, self.w_dtype)
-        gw.index_add_(flat_idx, g)  # in place: gw is new, and a copy of a vocabulary-sized table is costly
+        # in place, as a temporary: gw is new (a copy of a vocabulary-sized table is costly), and
+        # nothing saved can see it, so the in-place clock need not move
+        gw.tmp_index_add_(flat_idx, g)
         return None, gw
 
 
