@@ -112,7 +112,8 @@ def test_matmul_any_thread_count(case, monkeypatch):
 
 @jit_needed
 @pytest.mark.parametrize("case", ["2d", "transposed", "few_rows", "few_rows_transposed", "float64",
-                                  "strided", "bias", "bias_few_rows", "bias_float64"])
+                                  "strided", "bias", "bias_few_rows", "bias_float64", "batch_of_one",
+                                  "bias_batch_of_one"])
 def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
     """A 2-d product split for the workers runs as BLAS calls from compiled code (no GIL); it gives
     the same bits as the same bands run through Python jobs, and a worker that went to sleep
@@ -125,7 +126,7 @@ def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
         a, b = a.T, b.T
     if case.endswith("float64"):
         a, b = a.astype(np.float64), b.astype(np.float64)
-    c = _randn(b.shape[1], seed=3).numpy().astype(a.dtype) if case.startswith("bias") else None
+    c = _randn(b.shape[-1], seed=3).numpy().astype(a.dtype) if case.startswith("bias") else None
     if case == "strided":  # no unit stride along either axis: copied first, then split as any other
         a = np.repeat(a, 2, axis=1)[:, ::2]
     compiled = [0]

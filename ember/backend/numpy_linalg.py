@@ -80,10 +80,18 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray
     # no bias, or one vector (Linear's) that the compiled bands add themselves
     vector = c is None or (c.ndim == 1 and c.shape[0] == n and c.dtype == a.dtype
                            and c.strides[0] == a.itemsize)
-    if a.ndim == 2 and b.ndim == 2 and vector and 2.0 * m * k * n >= 2 * threads.MIN_FLOPS:
-        r = _split_in_compiled_waits(a, b, c, out)
-        if r is not None:
-            return r
+    if vector and 2.0 * m * k * n >= 2 * threads.MIN_FLOPS:
+        if a.ndim == 2 and b.ndim == 2:
+            r = _split_in_compiled_waits(a, b, c, out)
+            if r is not None:
+                return r
+        elif all(s == 1 for s in a.shape[:-2] + b.shape[:-2]):
+            # a batch of one (a convolution's im2col products): the same 2-d product, as views
+            lead = (1,) * (max(a.ndim, b.ndim) - 2)
+            r = _split_in_compiled_waits(a.reshape(m, k), b.reshape(k, n), c,
+                                         None if out is None else out.reshape(m, n))
+            if r is not None:
+                return r.reshape(lead + (m, n)) if out is None else out
     parts = 1
     # most products are small: an upper bound of the work rules them out before any set-up
     if 2.0 * m * k * n * (a.size // (m * k or 1)) * (b.size // (k * n or 1)) >= 2 * threads.MIN_FLOPS:
