@@ -553,3 +553,26 @@ def test_conv2d_any_thread_count(monkeypatch):
 
     one, three = _both(run, monkeypatch)
     _close(one, three)
+
+
+@jit_needed
+@pytest.mark.parametrize("op", ["add", "sub", "mul"])
+def test_large_float32_arithmetic_in_compiled_jobs(op, monkeypatch):
+    """A large float32 add, subtract or multiply of two same-shaped arrays splits as compiled jobs,
+    and gives NumPy's bits exactly (one IEEE operation per element)."""
+    from ember.backend import numpy_jit
+
+    a, b = _randn(300, 1000, seed=1), _randn(300, 1000, seed=2)
+    fn = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y}[op]
+    calls = [0]
+    real = numpy_jit.describe_binary
+
+    def counted(*args):
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(numpy_jit, "describe_binary", counted)
+    one, three = _both(lambda: fn(a, b).numpy(), monkeypatch)
+    assert calls[0] >= 2
+    _same(one, three)
+    _same(three, fn(a.numpy(), b.numpy()))

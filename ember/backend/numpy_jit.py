@@ -377,7 +377,7 @@ def _add_to_rows(out: Any, add: Any, m: int, n: int, ldc: int) -> None:
 # its arrays (C-contiguous, checked by the caller) and its float arguments as their bits. The
 # calling thread runs its own part through run_job too, so every part runs the same code.
 GEMM32, GEMM64, LAYER_NORM, LAYER_NORM_BACKWARD, GELU, ADAM, SUM_SQUARES, SCALE = 1, 2, 3, 4, 5, 6, 7, 8
-MAX_POOL, MAX_POOL_BACKWARD = 9, 10
+MAX_POOL, MAX_POOL_BACKWARD, BINARY = 9, 10, 11
 JOB_FIELDS = 16
 
 
@@ -453,6 +453,9 @@ def run_job(job: Any) -> None:
             _max_pool_band(plan, job[2], job[3])
         else:
             _max_pool_backward_band(plan, job[2], job[3])
+    elif kind == BINARY:
+        n = job[5]
+        _binary(job[1], _vector_at(job[2], n), _vector_at(job[3], n), _vector_at(job[4], n))
     elif kind == ADAM:
         table = nb.carray(_i64_at(job[1]), (job[2], ADAM_FIELDS))  # type: ignore[call-arg]
         b1, b2 = _bits_to_f64(job[5]), _bits_to_f64(job[6])  # type: ignore[call-arg]
@@ -508,6 +511,27 @@ def describe_scale(spans: Any, lo: int, hi: int, factor: float, job: Any) -> Non
     """Fill ``job`` with: every element of rows lo:hi of ``spans`` times ``factor`` (as float32)."""
     job[0], job[1], job[2], job[3], job[4] = SCALE, spans.ctypes.data, spans.shape[0], lo, hi
     job[5] = _f64_to_bits(factor)  # type: ignore[call-arg]
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy")
+def _binary(op: int, a: Any, b: Any, out: Any) -> None:
+    # one IEEE operation per element (no fast-math): the bits of NumPy's own add, subtract, multiply
+    if op == 0:
+        for i in range(out.size):
+            out[i] = a[i] + b[i]
+    elif op == 1:
+        for i in range(out.size):
+            out[i] = a[i] - b[i]
+    else:
+        for i in range(out.size):
+            out[i] = a[i] * b[i]
+
+
+@nb.njit(cache=True)
+def describe_binary(op: int, a: Any, b: Any, out: Any, job: Any) -> None:
+    """Fill ``job`` with out = a (op) b over contiguous float32 vectors (op 0: +, 1: -, 2: *)."""
+    job[0], job[1], job[2], job[3], job[4], job[5] = BINARY, op, a.ctypes.data, b.ctypes.data, \
+        out.ctypes.data, out.size
 
 
 # a row of the Adam job's table: the addresses of param, grad, m, v (from one offset), the count
