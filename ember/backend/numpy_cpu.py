@@ -1296,19 +1296,11 @@ class NumpyBuffer(Buffer):
                 flat.append((*(a.reshape(-1) for a in arrays), u[4], u[5]))
         if not flat:
             return left
-        bands = _end_to_end([e[0].size for e in flat])
-        table = np.empty((sum(len(b) for b in bands), jit.ADAM_FIELDS), np.int64)
-        jobs, r = [], 0
-        for band in bands:
-            first = r
-            for i, lo, hi in band:
-                p, g, m, v, step_size, bc2_sqrt = flat[i]
-                jit.describe_adam_row(table, r, p, g, m, v, lo, hi, step_size, bc2_sqrt)
-                r += 1
-            job = np.empty(jit.JOB_FIELDS, np.int64)
-            jit.describe_adam(table, first, r, beta1, beta2, decay, eps, job)
-            jobs.append(job)
-        _run_described(jit, jobs)
+        def row(t: np.ndarray, r: int, i: int, lo: int, hi: int) -> None:
+            jit.describe_adam_row(t, r, *flat[i][:4], lo, hi, *flat[i][4:])
+
+        table, rows = _table(jit.ADAM_FIELDS, [e[0].size for e in flat], row)
+        _run_jobs(jit, jit.describe_adam, [(table, lo, hi, beta1, beta2, decay, eps) for lo, hi in rows])
         for p, _, m, v, _, _ in taken:
             for b in (p, m, v):
                 cast(NumpyBuffer, b)._bump()
@@ -1322,12 +1314,8 @@ class NumpyBuffer(Buffer):
             return None
         jit, table, bands = spans
         out = np.empty((len(bands), 8), np.float64)  # each job's sum a 64-byte line from the next
-        jobs = []
-        for k, (lo, hi) in enumerate(bands):
-            job = np.empty(jit.JOB_FIELDS, np.int64)
-            jit.describe_sum_squares(table, lo, hi, out[k], job)
-            jobs.append(job)
-        _run_described(jit, jobs)
+        _run_jobs(jit, jit.describe_sum_squares,
+                  [(table, lo, hi, out[k]) for k, (lo, hi) in enumerate(bands)])
         return NumpyBuffer(np.asarray(out[:, 0].sum(), np.float32))
 
     @classmethod
@@ -1336,12 +1324,7 @@ class NumpyBuffer(Buffer):
         if spans is None or not all(cast(NumpyBuffer, b).data.flags.writeable for b in bufs):
             return False
         jit, table, bands = spans
-        jobs = []
-        for lo, hi in bands:
-            job = np.empty(jit.JOB_FIELDS, np.int64)
-            jit.describe_scale(table, lo, hi, factor, job)
-            jobs.append(job)
-        _run_described(jit, jobs)
+        _run_jobs(jit, jit.describe_scale, [(table, lo, hi, factor) for lo, hi in bands])
         for b in bufs:
             cast(NumpyBuffer, b)._bump()
         return True
@@ -1366,6 +1349,21 @@ def _end_to_end(sizes: list[int]) -> list[list[tuple[int, int, int]]]:
     return bands
 
 
+def _table(fields: int, sizes: list[int], describe_row: Any) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A job table over arrays of ``sizes`` laid end to end (see ``_end_to_end``), a row per piece
+    filled by ``describe_row(table, row, array index, start, end)``, and each band's rows of it."""
+    bands = _end_to_end(sizes)
+    table = np.empty((sum(len(b) for b in bands), fields), np.int64)
+    rows, r = [], 0
+    for band in bands:
+        first = r
+        for i, lo, hi in band:
+            describe_row(table, r, i, lo, hi)
+            r += 1
+        rows.append((first, r))
+    return table, rows
+
+
 def _spans(bufs: list[Buffer]) -> tuple[Any, np.ndarray, list[tuple[int, int]]] | None:
     """The compiled kernels, a table of spans over ``bufs`` laid end to end, and each band's rows of
     it; None unless every buffer is this backend's C-contiguous float32 array."""
@@ -1378,15 +1376,8 @@ def _spans(bufs: list[Buffer]) -> tuple[Any, np.ndarray, list[tuple[int, int]]] 
         if a is None or not _jit_f32(a):
             return None
         arrays.append(a.reshape(-1))
-    bands = _end_to_end([a.size for a in arrays])
-    table = np.empty((sum(len(b) for b in bands), 2), np.int64)
-    rows, r = [], 0
-    for band in bands:
-        first = r
-        for i, lo, hi in band:
-            jit.describe_span(table, r, arrays[i], lo, hi)
-            r += 1
-        rows.append((first, r))
+    table, rows = _table(2, [a.size for a in arrays],
+                         lambda t, r, i, lo, hi: jit.describe_span(t, r, arrays[i], lo, hi))
     return jit, table, rows
 
 
@@ -1582,12 +1573,8 @@ def _max_pool_jobs(jit: Any, kind: int, geometry: tuple[int, ...], *arrays: np.n
     n = arrays[0].shape[0]
     plan = np.empty(jit.MAX_POOL_FIELDS, np.int64)
     jit.describe_max_pool(plan, np.array(geometry, np.int64), *arrays)
-    jobs = []
-    for lo, hi in threads.split(n, n * c * (h * w + oh * ow * kh * kw)):
-        job = np.empty(jit.JOB_FIELDS, np.int64)
-        jit.describe_band(kind, plan, lo, hi, job)
-        jobs.append(job)
-    _run_described(jit, jobs)
+    _run_jobs(jit, jit.describe_band,
+              [(kind, plan, lo, hi) for lo, hi in threads.split(n, n * c * (h * w + oh * ow * kh * kw))])
 
 
 def _attention_part(q: Any, k: Any, v: Any, p: Any, o: Any, scale: float, causal: bool, jit: Any) -> None:
