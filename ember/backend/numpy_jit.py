@@ -40,13 +40,37 @@ jit_exact = nb.njit(
 )
 jit_inline = nb.njit(fastmath=_FAST, error_model="numpy", inline="always")
 
-@intrinsic
-def _bits_to_f32(typingctx: Any, v: Any) -> Any:
-    # reinterpret an int32 as the float32 with the same bits: builds 2^k from k in the exponential
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], ir.FloatType())
+def _bitcast(src: Any, dst: Any, dst_ir: Any) -> Any:
+    """An intrinsic that reads a value of type ``src`` as the ``dst`` with the same bits."""
+    @intrinsic
+    def cast(typingctx: Any, v: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], dst_ir)
 
-    return types.float32(types.int32), codegen
+        return dst(src), codegen
+
+    return cast
+
+
+def _pointer_at(dtype: Any, dtype_ir: Any) -> Any:
+    """An intrinsic that makes an int64 address into a pointer to ``dtype``."""
+    @intrinsic
+    def at(typingctx: Any, addr: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.inttoptr(args[0], dtype_ir.as_pointer())
+
+        return types.CPointer(dtype)(types.int64), codegen
+
+    return at
+
+
+# 2^k from k in the exponential; float arguments carried in int64 job fields; job arrays' addresses
+_bits_to_f32 = _bitcast(types.int32, types.float32, ir.FloatType())
+_bits_to_f64 = _bitcast(types.int64, types.float64, ir.DoubleType())
+_f64_to_bits = _bitcast(types.float64, types.int64, ir.IntType(64))
+_f32_at = _pointer_at(types.float32, ir.FloatType())
+_f64_at = _pointer_at(types.float64, ir.DoubleType())
+_i64_at = _pointer_at(types.int64, ir.IntType(64))
 
 @jit_inline
 def exp32(x: Any) -> Any:
@@ -303,22 +327,6 @@ def _gemm_at(typingctx: Any, fn: Any, ta: Any, tb: Any, m: Any, n: Any, k: Any, 
     return types.void(i, i, i, i, i, i, alpha, i, i, i, i, beta, i, i), codegen
 
 
-@intrinsic
-def _f32_at(typingctx: Any, addr: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.inttoptr(args[0], ir.FloatType().as_pointer())
-
-    return types.CPointer(types.float32)(types.int64), codegen
-
-
-@intrinsic
-def _f64_at(typingctx: Any, addr: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.inttoptr(args[0], ir.DoubleType().as_pointer())
-
-    return types.CPointer(types.float64)(types.int64), codegen
-
-
 @nb.njit(nogil=True, cache=True)
 def gemm(job: Any) -> None:
     """The product a job describes: job = [kind, fn, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc,
@@ -379,30 +387,6 @@ def _add_to_rows(out: Any, add: Any, m: int, n: int, ldc: int) -> None:
 GEMM32, GEMM64, LAYER_NORM, LAYER_NORM_BACKWARD, GELU, ADAM, SUM_SQUARES, SCALE = 1, 2, 3, 4, 5, 6, 7, 8
 MAX_POOL, MAX_POOL_BACKWARD, BINARY = 9, 10, 11
 JOB_FIELDS = 16
-
-
-@intrinsic
-def _bits_to_f64(typingctx: Any, v: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
-@intrinsic
-def _f64_to_bits(typingctx: Any, v: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _i64_at(typingctx: Any, addr: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.inttoptr(args[0], ir.IntType(64).as_pointer())
-
-    return types.CPointer(types.int64)(types.int64), codegen
 
 
 @nb.njit(nogil=True, cache=True)
