@@ -4,7 +4,8 @@
 train`` from start to end (2,000 steps, an evaluation of 20 batches per split every 250
 steps, checkpoints), and the same loop written in PyTorch (``torch_gpt.TorchGPT``, the
 same data split, schedule, AdamW groups, clipping, evaluations and checkpoints, as
-nanoGPT's train.py does them). Each run is a process of its own; runs alternate
+nanoGPT's train.py does them; its evaluation batches are stacked into larger forwards as
+ember's are, the same batches and the same mean loss). Each run is a process of its own; runs alternate
 (ember, torch, ember, ...) so that load from elsewhere falls on both alike.
 
     python benchmarks/gpt_run.py [--data ../shared/data/tinyshakespeare.txt] [--pairs 1] [--max-iters 2000]
@@ -28,6 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+EVAL_TOKENS = 8192  # as ember.recipes.gpt.EVAL_TOKENS: batches stacked into forwards of this many tokens
 RECIPE = {"block_size": 64, "batch_size": 12, "n_layer": 4, "n_head": 4, "n_embd": 128, "lr": 1e-3,
           "min_lr": 1e-4, "warmup_iters": 100, "weight_decay": 0.1, "beta1": 0.9, "beta2": 0.99,
           "grad_clip": 1.0, "eval_interval": 250, "eval_iters": 20, "seed": 1337}
@@ -70,8 +72,14 @@ def torch_run(data: str, max_iters: int, out: str) -> dict:
         torch.manual_seed(r.seed + 1)
         model.eval()
         losses = {}
+        group = max(1, EVAL_TOKENS // (r.batch_size * r.block_size))  # as ember's estimate_loss
         for name, d in splits.items():
-            losses[name] = sum(model(*get_batch(d))[1].item() for _ in range(r.eval_iters)) / r.eval_iters
+            total = 0.0
+            for first in range(0, r.eval_iters, group):
+                pairs = [get_batch(d) for _ in range(min(group, r.eval_iters - first))]
+                x, y = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+                total += model(x, y)[1].item() * len(pairs)
+            losses[name] = total / r.eval_iters
         model.train()
         torch.set_rng_state(state)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, Path(out) / "last.pt")

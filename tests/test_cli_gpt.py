@@ -249,3 +249,36 @@ def test_copy_checkpoint_keeps_its_contents_when_the_source_moves_on(tmp_path, m
     copy_checkpoint(last, best)
     assert ember.load(best) == {"step": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.safetensors", "last.safetensors"]
+
+
+@pytest.mark.parametrize("tokens", [64, 128, 10_000],
+                         ids=["one_per_forward", "two_and_a_remainder", "all_at_once"])
+def test_stacked_evaluation_is_the_mean_of_the_batches(tokens, monkeypatch):
+    """estimate_loss stacks its batches into larger forwards: the same batches, drawn in the same
+    order from the evaluation seed, give the mean of the per-batch losses, and the training random
+    stream is left where it was."""
+    import argparse
+
+    from ember.models.gpt import GPT, GPTConfig
+    from ember.recipes import gpt as recipe
+
+    args = argparse.Namespace(seed=3, eval_iters=5, batch_size=4, block_size=16)
+    ember.manual_seed(0)
+    config = GPTConfig(block_size=16, vocab_size=11, n_layer=1, n_head=2, n_embd=16, dropout=0.0, bias=True)
+    model = GPT(config)
+    splits = {"train": ember.randint(0, 11, (500,)), "val": ember.randint(0, 11, (300,))}
+    ember.manual_seed(args.seed + 1)
+    expected = {}
+    with ember.no_grad():
+        for name, data in splits.items():
+            losses = [model(*recipe.get_batch(data, 16, 4))[1].item() for _ in range(args.eval_iters)]
+            expected[name] = sum(losses) / len(losses)
+    ember.manual_seed(42)
+    before = ember.rand(3).tolist()
+    ember.manual_seed(42)
+    monkeypatch.setattr(recipe, "EVAL_TOKENS", tokens)  # 64 tokens a batch: groups of 1, 2 (2+2+1), 5
+    got = recipe.estimate_loss(model, splits, args)
+    assert ember.rand(3).tolist() == before
+    assert model.training
+    for name in splits:
+        assert got[name] == pytest.approx(expected[name], rel=1e-6)
