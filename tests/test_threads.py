@@ -555,6 +555,26 @@ def test_conv2d_any_thread_count(monkeypatch):
     _close(one, three)
 
 
+@pytest.mark.parametrize("stride,dilation,padding", [(1, 1, 0), (2, 1, 1), (1, 2, 2)])
+def test_conv2d_input_gradient_split_by_image(stride, dilation, padding, monkeypatch):
+    """col2im (``unwindow``) of a large batch adds each thread's images on their own: the same bits
+    at 1 and 3 threads, and torch's input gradient, for overlapping, strided and dilated windows."""
+    import torch
+
+    x = _randn(48, 16, 17, 17, seed=3)
+    w = _randn(24, 16, 3, 3, seed=4)
+
+    def run(lib):
+        xs, ws = lib.tensor(x.numpy(), requires_grad=True), lib.tensor(w.numpy())
+        y = lib.nn.functional.conv2d(xs, ws, stride=stride, padding=padding, dilation=dilation)
+        (y * y).sum().backward()
+        return xs.grad.numpy()
+
+    one, three = _both(lambda: run(ember), monkeypatch)
+    assert np.array_equal(one, three)
+    np.testing.assert_allclose(one, run(torch), rtol=1e-4, atol=1e-3)
+
+
 @jit_needed
 @pytest.mark.parametrize("op", ["add", "sub", "mul"])
 def test_large_float32_arithmetic_in_compiled_jobs(op, monkeypatch):

@@ -686,11 +686,12 @@ class NumpyBuffer(Buffer):
             out[tuple(region)].reshape(split)[...] = src
             return NumpyBuffer(out)
         out = np.zeros(shape, dtype=w.dtype)
-        for offs in np.ndindex(*kernel):
-            idx = [slice(None)] * len(shape)
-            for a, o, s, d in zip(axes, offs, stride, dilation):
-                idx[a] = slice(o * d, o * d + (w.shape[a] - 1) * s + 1, s)
-            out[tuple(idx)] += w[(Ellipsis, *offs)]
+        pieces = [(0, shape[0])] if 0 in axes else threads.split(shape[0], w.size, threads.MIN_PASS_ELEMENTS)
+        if len(pieces) == 1:
+            _add_windows(w, out, kernel, stride, dilation, axes)
+        else:  # each thread adds the windows of its own images (a convolution's input gradient)
+            threads.run(_add_windows, [(w[lo:hi], out[lo:hi], kernel, stride, dilation, axes)
+                                       for lo, hi in pieces])
         return NumpyBuffer(out)
 
     def max_along(self, axis: int) -> tuple[NumpyBuffer, NumpyBuffer]:
@@ -1603,6 +1604,16 @@ def _outer_first_dense(d: np.ndarray) -> bool:
 def _same_layout(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether a and b step through memory alike (strides equal in elements)."""
     return all(sa // a.itemsize == sb // b.itemsize for sa, sb in zip(a.strides, b.strides))
+
+
+def _add_windows(w: np.ndarray, out: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...],
+                 dilation: tuple[int, ...], axes: tuple[int, ...]) -> None:
+    # col2im as one strided add per kernel position
+    for offs in np.ndindex(*kernel):
+        idx = [slice(None)] * out.ndim
+        for a, o, s, d in zip(axes, offs, stride, dilation):
+            idx[a] = slice(o * d, o * d + (w.shape[a] - 1) * s + 1, s)
+        out[tuple(idx)] += w[(Ellipsis, *offs)]
 
 
 def _concat_rows(arrays: list[np.ndarray], axis: int, out: np.ndarray) -> None:
