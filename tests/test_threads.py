@@ -92,6 +92,10 @@ MATMUL_CASES = {
     "transposed": ((128, 300), (96, 128)),
     "few_rows": ((65, 768), (768, 128)),  # bands of columns: an output layer's weight gradient
     "few_rows_transposed": ((768, 65), (128, 768)),
+    # too few rows and columns for bands of either: run as (b^T a^T)^T in bands of its columns
+    "thin_output": ((32, 5000), (5000, 9)),
+    "vector_output": ((48, 30000), (30000, 1)),
+    "uneven_row_bands": ((288, 700), (700, 64)),  # bands of 64 rows would be 192 and 96
 }
 
 
@@ -107,7 +111,28 @@ def test_matmul_any_thread_count(case, monkeypatch):
 
     one, three = _both(run, monkeypatch)
     _close(one, three)
-    np.testing.assert_allclose(three, np.matmul(a.numpy(), b.numpy()), rtol=1e-5, atol=1e-4)
+    want = np.matmul(a.numpy(), b.numpy())  # float32 sums of up to 30,000 terms: rounding grows with them
+    np.testing.assert_allclose(three, want, rtol=1e-5, atol=1e-4 * max(1.0, sa[-1] / 1000))
+
+
+def test_product_bands_are_even():
+    from ember.backend.numpy_linalg import _bands
+
+    assert _bands(768, 2, 64) == [(0, 384), (384, 768)]
+    assert _bands(288, 2, 64) == [(0, 144), (144, 288)]  # not (0, 192), (192, 288)
+    assert _bands(300, 2, 64) == [(0, 160), (160, 300)]
+    assert _bands(1100, 2, 64) == [(0, 576), (576, 1100)]  # within 1/8 of even: kept on multiples of 64
+
+
+@jit_needed
+def test_thin_products_split_transposed(monkeypatch):
+    """An (m, n) product with m and n too small for bands of rows or columns is cut as its transpose:
+    the result is the product (a transposed array), and it was split."""
+    a, b = _randn(32, 5000, seed=1), _randn(5000, 9, seed=2)
+    one, three = _both(lambda: (a @ b).numpy(), monkeypatch)
+    assert not three.flags.c_contiguous and three.flags.f_contiguous
+    np.testing.assert_allclose(three, np.matmul(a.numpy(), b.numpy()), rtol=1e-5, atol=1e-3)
+    _close(one, three)
 
 
 @jit_needed

@@ -67,6 +67,16 @@ def _column_bands(m: int, n: int) -> bool:
     return m < 2 * _ROW_ALIGN and n >= 2 * _COL_ALIGN
 
 
+def _bands(n: int, parts: int, align: int) -> list[tuple[int, int]]:
+    """``parts`` bands of ``n`` rows (or columns) on multiples of ``align``, or of ``_COL_ALIGN`` where
+    those would be uneven: 288 rows in bands of 64 are 192 and 96, and the product takes as long as
+    its largest band (a convolution's weight gradient ran at 0.87x the speed of even bands)."""
+    pieces = threads.bounds(n, parts, align)
+    if align > _COL_ALIGN and max(hi - lo for lo, hi in pieces) * parts > 1.125 * n:
+        pieces = threads.bounds(n, parts, _COL_ALIGN)
+    return pieces
+
+
 def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     if a.ndim < 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype.char not in _BLAS_TYPES:
         r = np.matmul(a, b)  # vectors, integers, mixed dtypes: NumPy's own rules
@@ -131,7 +141,7 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray
     # the kernel they meet in the whole product (the results agree to rounding, not always in bits)
     align = 1 if split_batch else (_COL_ALIGN if split_cols else _ROW_ALIGN)
     threads.run(_gemm_part, [(cut_a(a, lo, hi), cut_b(b, lo, hi), cut(out, lo, hi), cut(c, lo, hi))
-                             for lo, hi in threads.bounds(rows, parts, align)])
+                             for lo, hi in _bands(rows, parts, align)])
     return out
 
 
@@ -197,6 +207,14 @@ def _split_in_compiled_waits(
         return None
     m, k = a.shape
     n = b.shape[1]
+    if (bias is None and row_sums is None and out is None and m < 2 * _ROW_ALIGN and n < 2 * _COL_ALIGN
+            and m >= 2 * _COL_ALIGN):
+        # too few rows for bands of rows, too few columns for bands of columns: (b^T a^T)^T can be cut
+        # into bands of its columns, and BLAS runs a product with few columns slowly anyway (a
+        # convolution's (32, 43264) @ (43264, 9) weight gradient: 0.96 ms on one thread, 0.35 on two
+        # as (9, 43264) @ (43264, 32)); the result is the transpose of a C-ordered array
+        r = _split_in_compiled_waits(b.T, a.T, None, None)
+        return None if r is None else r.T
     cols = _column_bands(m, n)
     parts = threads.parts(n if cols else m, 2.0 * m * n * k, threads.MIN_FLOPS)
     if parts == 1:
@@ -206,7 +224,7 @@ def _split_in_compiled_waits(
     kind = kernels.GEMM32 if a.dtype == np.float32 else kernels.GEMM64
     fn, describe = gemm[kind - 1], kernels.describe_gemm
     jobs: list[np.ndarray] = []
-    for lo, hi in threads.bounds(n if cols else m, parts, _COL_ALIGN if cols else _ROW_ALIGN):
+    for lo, hi in _bands(n if cols else m, parts, _COL_ALIGN if cols else _ROW_ALIGN):
         job = np.empty(kernels.JOB_FIELDS, np.int64)
         ok = (describe(a, b[:, lo:hi], out[:, lo:hi], kind, fn, job) if cols
               else describe(a[lo:hi], b, out[lo:hi], kind, fn, job))
