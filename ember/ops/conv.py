@@ -85,12 +85,11 @@ class Convolution(Function):
             cols = win.permute(perm).reshape((g, rows, width))
         # (O, Cg, *K) -> (G, *K, Cg, Og) -> (G, K*Cg, Og), matching the columns' order
         wm = w.reshape((g, og, cg, *kernel)).permute((0, *range(3, d + 3), 2, 1)).reshape((g, width, og))
-        out = cols @ wm  # (G, N*L, Og)
+        # (G, N*L, Og); the bias added by the product, to each part while it is in cache
+        out = cols @ wm if b is None else cols.matmul_add(wm, b if g == 1 else b.reshape((g, 1, og)))
         # keep only what backward needs: the columns for dz/dw, the weight matrix for dz/dx
         self.cols = cols if self.needs_input_grad[1] else None
         self.wm = wm if self.needs_input_grad[0] else None
-        if b is not None:
-            out.tmp_add_(b.reshape((g, 1, og)))  # in place: out is fresh, and a copy costs a pass
         self.geom = (n, c, tuple(size), padded, out_size, tuple(kernel), g, og, cg)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         # (G, N*L, Og) -> (G, N, *S', Og) -> (N, G, Og, *S') -> (N, O, *S'), a view when G == 1
