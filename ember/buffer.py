@@ -427,6 +427,12 @@ class Buffer:
     def gelu_erf(self) -> tuple[Buffer, Buffer]:
         """Return ``(x Phi(x), Phi(x) + x pdf(x))``: the exact (erf) GELU and its derivative."""
         raise NotImplementedError
+    def mask_positive(self, values: Buffer) -> Buffer:
+        """0 where ``self <= 0``, else ``values`` (ReLU's gradient from its output, as PyTorch's
+        threshold_backward: a NaN output passes the gradient, a masked inf gradient gives 0). A
+        backend may compute it in one pass, with no mask in between."""
+        return (self <= 0).where(0, values)
+
     def matmul_add(self, o: Buffer, c: Buffer) -> Buffer:
         """``self @ o + c`` with ``c`` broadcast to the product (a bias), cast to the product's dtype.
 

@@ -621,3 +621,54 @@ def test_large_float32_arithmetic_in_compiled_jobs(op, monkeypatch):
     assert calls[0] >= 2
     _same(one, three)
     _same(three, fn(a.numpy(), b.numpy()))
+
+
+@jit_needed
+@pytest.mark.parametrize("layout", ["c_order", "channels_last"])
+def test_relu_in_compiled_jobs(layout, monkeypatch):
+    """A large float32 ReLU runs forward (maximum with 0) and backward (0 where the output is <= 0)
+    as compiled jobs, in the input's memory order (a convolution's output is channels-last), with
+    NumPy's bits (NaN kept, -0.0 made 0.0) and PyTorch's gradient: passed at a NaN output, 0 for
+    an inf or NaN gradient where the output is 0. The NumPy path gives the same."""
+    import torch
+
+    from ember.backend import numpy_cpu, numpy_jit
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((40, 30, 30, 16), dtype=np.float32)
+    g = rng.standard_normal(x.shape, dtype=np.float32)
+    x.reshape(-1)[:9] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-45, -1.0, -1.0, -1.0]
+    g.reshape(-1)[6:9] = [np.inf, -np.inf, np.nan]  # where the output is 0
+    if layout == "channels_last":
+        x, g = x.transpose(0, 3, 1, 2), g.transpose(0, 3, 1, 2)
+    calls = [0]
+    real = numpy_jit.describe_binary
+
+    def counted(*args):
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(numpy_jit, "describe_binary", counted)
+
+    def run():
+        t = ember.from_numpy(x).requires_grad_()
+        y = t.relu()
+        y.backward(ember.from_numpy(g))
+        return y.detach().numpy(), t.grad.numpy()
+
+    one, three = _both(run, monkeypatch)
+    assert calls[0] >= 4  # forward and backward, each in bands, at both thread counts
+    _same(one, three)
+    out = np.maximum(x, 0)
+    _same(three, (out, np.where(out <= 0, 0, g)))
+    assert three[0].strides == x.strides and three[1].strides == x.strides
+    before = numpy_cpu.set_jit(False)
+    try:
+        _same(run(), three)
+    finally:
+        numpy_cpu.set_jit(before)
+    tx = torch.from_numpy(np.ascontiguousarray(x)).requires_grad_()
+    ty = torch.relu(tx)
+    ty.backward(torch.from_numpy(np.ascontiguousarray(g)))
+    np.testing.assert_array_equal(three[0], ty.detach().numpy())  # -0.0 == 0.0 compares equal
+    np.testing.assert_array_equal(three[1], tx.grad.numpy())

@@ -499,21 +499,30 @@ def describe_scale(spans: Any, lo: int, hi: int, factor: float, job: Any) -> Non
 
 @nb.njit(nogil=True, cache=True, error_model="numpy")
 def _binary(op: int, a: Any, b: Any, out: Any) -> None:
-    # one IEEE operation per element (no fast-math): the bits of NumPy's own add, subtract, multiply
+    # one IEEE operation per element (no fast-math): the bits of NumPy's own add, subtract, multiply,
+    # of np.where(a <= 0, 0, b) (ReLU's gradient, as PyTorch's threshold_backward) and of
+    # np.maximum(a, 0) (ReLU: NaN kept, -0.0 made 0.0 as NumPy's vector loop does; b unused)
     if op == 0:
         for i in range(out.size):
             out[i] = a[i] + b[i]
     elif op == 1:
         for i in range(out.size):
             out[i] = a[i] - b[i]
-    else:
+    elif op == 2:
         for i in range(out.size):
             out[i] = a[i] * b[i]
+    elif op == 3:
+        for i in range(out.size):
+            out[i] = np.float32(0.0) if a[i] <= 0 else b[i]
+    else:
+        for i in range(out.size):
+            out[i] = np.float32(0.0) if a[i] <= 0 else a[i]
 
 
 @nb.njit(cache=True)
 def describe_binary(op: int, a: Any, b: Any, out: Any, job: Any) -> None:
-    """Fill ``job`` with out = a (op) b over contiguous float32 vectors (op 0: +, 1: -, 2: *)."""
+    """Fill ``job`` with out = a (op) b over contiguous float32 vectors (op 0: +, 1: -, 2: *,
+    3: 0 where a <= 0 else b, 4: maximum(a, 0))."""
     job[0], job[1], job[2], job[3], job[4], job[5] = BINARY, op, a.ctypes.data, b.ctypes.data, \
         out.ctypes.data, out.size
 

@@ -20,7 +20,7 @@ class Relu(Function):
         return self.out
 
     def backward(self, grad: Buffer) -> Buffer:
-        return grad * (self.out > 0)
+        return self.out.mask_positive(grad)  # 0 where out <= 0, else grad
 
 
 class LeakyRelu(Function):
