@@ -600,15 +600,10 @@ def test_conv2d_input_gradient_split_by_image(stride, dilation, padding, monkeyp
     np.testing.assert_allclose(one, run(torch), rtol=1e-4, atol=1e-3)
 
 
-@jit_needed
-@pytest.mark.parametrize("op", ["add", "sub", "mul"])
-def test_large_float32_arithmetic_in_compiled_jobs(op, monkeypatch):
-    """A large float32 add, subtract or multiply of two same-shaped arrays splits as compiled jobs,
-    and gives NumPy's bits exactly (one IEEE operation per element)."""
+def _count_binary_jobs(monkeypatch) -> list[int]:
+    """A counter of the elementwise compiled jobs described from here on."""
     from ember.backend import numpy_jit
 
-    a, b = _randn(300, 1000, seed=1), _randn(300, 1000, seed=2)
-    fn = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y}[op]
     calls = [0]
     real = numpy_jit.describe_binary
 
@@ -617,6 +612,17 @@ def test_large_float32_arithmetic_in_compiled_jobs(op, monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(numpy_jit, "describe_binary", counted)
+    return calls
+
+
+@jit_needed
+@pytest.mark.parametrize("op", ["add", "sub", "mul"])
+def test_large_float32_arithmetic_in_compiled_jobs(op, monkeypatch):
+    """A large float32 add, subtract or multiply of two same-shaped arrays splits as compiled jobs,
+    and gives NumPy's bits exactly (one IEEE operation per element)."""
+    a, b = _randn(300, 1000, seed=1), _randn(300, 1000, seed=2)
+    fn = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y}[op]
+    calls = _count_binary_jobs(monkeypatch)
     one, three = _both(lambda: fn(a, b).numpy(), monkeypatch)
     assert calls[0] >= 2
     _same(one, three)
@@ -632,7 +638,7 @@ def test_relu_in_compiled_jobs(layout, monkeypatch):
     an inf or NaN gradient where the output is 0. The NumPy path gives the same."""
     import torch
 
-    from ember.backend import numpy_cpu, numpy_jit
+    from ember.backend import numpy_cpu
 
     rng = np.random.default_rng(5)
     x = rng.standard_normal((40, 30, 30, 16), dtype=np.float32)
@@ -641,14 +647,7 @@ def test_relu_in_compiled_jobs(layout, monkeypatch):
     g.reshape(-1)[6:9] = [np.inf, -np.inf, np.nan]  # where the output is 0
     if layout == "channels_last":
         x, g = x.transpose(0, 3, 1, 2), g.transpose(0, 3, 1, 2)
-    calls = [0]
-    real = numpy_jit.describe_binary
-
-    def counted(*args):
-        calls[0] += 1
-        return real(*args)
-
-    monkeypatch.setattr(numpy_jit, "describe_binary", counted)
+    calls = _count_binary_jobs(monkeypatch)
 
     def run():
         t = ember.from_numpy(x).requires_grad_()
