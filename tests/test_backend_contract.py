@@ -44,3 +44,16 @@ def test_base_declarations_raise():
     except NotImplementedError:
         return
     raise AssertionError("Buffer.exp should raise NotImplementedError")
+
+
+def test_composed_defaults_agree_with_the_numpy_backend():
+    """A primitive with a default made of others (here ReLU's gradient) gives what the NumPy backend's
+    own version gives, at PyTorch's edge cases: a NaN output passes the gradient, a masked inf is 0."""
+    import numpy as np
+
+    out = NumpyBuffer(np.array([np.nan, -0.0, 0.0, 1.0, -2.0, 3.0], np.float32))
+    grad = NumpyBuffer(np.array([1.0, 2.0, 3.0, 4.0, np.inf, np.nan], np.float32))
+    base = Buffer.mask_positive(out, grad)
+    assert base.data.dtype == np.float32
+    np.testing.assert_array_equal(base.data, [1.0, 0.0, 0.0, 4.0, 0.0, np.nan])
+    np.testing.assert_array_equal(out.mask_positive(grad).data, base.data)
