@@ -1299,20 +1299,26 @@ class NumpyBuffer(Buffer):
         if jit is None:
             return updates
         flat, left, taken = [], [], []
+        # written out rather than with any()/all() over generators: this loop runs for every
+        # parameter on every step, and the generators cost more than the checks
         for u in updates:
-            if any(b.__class__ is not NumpyBuffer for b in u[:4]):
+            p, g, m, v = u[0], u[1], u[2], u[3]
+            if (p.__class__ is not NumpyBuffer or g.__class__ is not NumpyBuffer
+                    or m.__class__ is not NumpyBuffer or v.__class__ is not NumpyBuffer):
                 left.append(u)
                 continue
-            arrays = [cast(NumpyBuffer, b).data for b in u[:4]]
-            if arrays[1].__class__ is not _ndarray:
-                arrays[1] = np.asarray(arrays[1])  # a 0-d gradient computed as a NumPy scalar
-            if (not all(_jit_f32(a) and a.shape == arrays[0].shape for a in arrays)
-                    or not all(a.flags.writeable for a in (arrays[0], arrays[2], arrays[3]))):
+            pa, ga, ma, va = p.data, g.data, m.data, v.data  # type: ignore[attr-defined]
+            if ga.__class__ is not _ndarray:
+                ga = np.asarray(ga)  # a 0-d gradient computed as a NumPy scalar
+            shape = pa.shape
+            if (not (_jit_f32(pa) and _jit_f32(ga) and _jit_f32(ma) and _jit_f32(va))
+                    or ga.shape != shape or ma.shape != shape or va.shape != shape
+                    or not (pa.flags.writeable and ma.flags.writeable and va.flags.writeable)):
                 left.append(u)
                 continue
             taken.append(u)
-            if arrays[0].size:
-                flat.append((*(a.reshape(-1) for a in arrays), u[4], u[5]))
+            if pa.size:
+                flat.append((pa.reshape(-1), ga.reshape(-1), ma.reshape(-1), va.reshape(-1), u[4], u[5]))
         if not flat:
             return left
         def row(t: np.ndarray, r: int, i: int, lo: int, hi: int) -> None:
@@ -1320,9 +1326,7 @@ class NumpyBuffer(Buffer):
 
         table, rows = _table(jit.ADAM_FIELDS, [e[0].size for e in flat], row)
         _run_jobs(jit, jit.describe_adam, [(table, lo, hi, beta1, beta2, decay, eps) for lo, hi in rows])
-        for p, _, m, v, _, _ in taken:
-            for b in (p, m, v):
-                cast(NumpyBuffer, b)._bump()
+        _bump_all([b for u in taken for b in (u[0], u[2], u[3])])
         return left
 
 
@@ -1344,8 +1348,7 @@ class NumpyBuffer(Buffer):
             return False
         jit, table, bands = spans
         _run_jobs(jit, jit.describe_scale, [(table, lo, hi, factor) for lo, hi in bands])
-        for b in bufs:
-            cast(NumpyBuffer, b)._bump()
+        _bump_all(bufs)
         return True
 
 
@@ -1432,6 +1435,18 @@ def _owner(d: Any) -> Any:
     while b.__class__ is _ndarray:
         d, b = b, b.base
     return d
+
+
+def _bump_all(bufs: list[Any]) -> None:
+    """``_bump`` each of ``bufs``, all at one new clock time (an optimizer step's in-place writes)."""
+    now = inplace_clock.now = inplace_clock.now + 1
+    if len(_written) > _WRITTEN_MAX:
+        _written.clear()
+    for b in bufs:
+        b.version = now
+        d = b.data
+        if d.__class__ is _ndarray:
+            _written[id(_owner(d))] = now
 
 
 def _apart(shape: tuple[int, ...]) -> np.ndarray:

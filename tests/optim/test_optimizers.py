@@ -263,9 +263,10 @@ def test_updates_in_place(case):
                 assert v._buf.data is state[id(p)][k], k
 
 
-def test_step_invalidates_graphs_that_saved_the_old_values():
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])  # Adam's: the update over all parameters at once
+def test_step_invalidates_graphs_that_saved_the_old_values(name):
     w = ember.tensor([1.0, 2.0], requires_grad=True)
-    opt = ember.optim.SGD([w], lr=0.1)
+    opt = getattr(ember.optim, name)([w], lr=0.1)
     loss = (w * w).sum()
     w.grad = ember.tensor([1.0, 1.0])
     opt.step()
