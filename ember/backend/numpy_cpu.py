@@ -398,12 +398,7 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(np.arctan2(self.data, _unwrap(o)))
 
     def maximum(self, o: Any) -> NumpyBuffer:
-        d = self.data
-        if (o.__class__ is int or o.__class__ is float) and o == 0:  # ReLU: one compiled pass
-            r = _compiled_pass(_RELU, d, d)
-            if r is not None:
-                return NumpyBuffer(r)
-        return NumpyBuffer(_maybe_split(np.maximum, d, _unwrap(o)))
+        return NumpyBuffer(_maybe_split(np.maximum, self.data, _unwrap(o)))
 
     def mask_positive(self, values: Buffer) -> NumpyBuffer:
         d, v = self.data, _unwrap(values)
@@ -1523,18 +1518,18 @@ def _split_binary(ufunc: Any, a: np.ndarray, b: Any, dtype: Any = None) -> np.nd
     pieces = threads.split(shape[0], a.size, threads.MIN_PASS_ELEMENTS)
     if len(pieces) == 1:
         return None
+    # float32 arithmetic of same-shaped arrays, and ReLU's maximum with 0, as compiled jobs: no GIL
+    # on either side (GELU's backward product, a convolution's ReLU)
+    op = _COMPILED_BINARY.get(ufunc)
+    r = None
+    if op is not None and b.__class__ is _ndarray and b.shape == a.shape:
+        r = _compiled_pass(op, a, b)
+    elif ufunc is np.maximum and (b.__class__ is int or b.__class__ is float) and b == 0:
+        r = _compiled_pass(_RELU, a, a)
+    if r is not None:
+        return r
     kind = np.result_type(a, b) if dtype is None else dtype
     out = np.empty(shape, kind) if dense else np.empty_like(a, dtype=kind)
-    op = _COMPILED_BINARY.get(ufunc)
-    jit = jit_kernels() if op is not None else None
-    if (jit is not None and b.__class__ is _ndarray and a.dtype == b.dtype == out.dtype == np.float32
-            and a.shape == b.shape and dense and b.flags.c_contiguous):
-        # as compiled jobs, no GIL on either side (GELU's backward product)
-        af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
-        row = a.size // shape[0]
-        _run_jobs(jit, jit.describe_binary, [(op, af[lo * row:hi * row], bf[lo * row:hi * row],
-                                              of[lo * row:hi * row]) for lo, hi in pieces])
-        return out
     threads.run(_ufunc_to, [(ufunc, _rows(a, shape, lo, hi), _rows(b, shape, lo, hi), out[lo:hi])
                             for lo, hi in pieces])
     return out
