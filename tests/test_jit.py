@@ -412,7 +412,7 @@ def test_clip_grad_norm_in_compiled_passes(threads, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["channels_last", "channels_first", "padding", "dilation", "ceil_mode",
-                                  "overlap", "nan_and_inf"])
+                                  "overlap", "nan_and_inf", "channels_first_padded"])
 def test_max_pool2d_fused(case, monkeypatch):
     """The compiled 2-d max pooling (forward, backward) on a convolution's channels-last output and on
     the other layouts and geometries, with the kernels on (it must run) and off, against torch."""
@@ -425,14 +425,16 @@ def test_max_pool2d_fused(case, monkeypatch):
     kwargs = {"channels_last": {}, "channels_first": {}, "padding": {"padding": 1},
               "dilation": {"dilation": 2, "kernel_size": 3},
               "ceil_mode": {"ceil_mode": True, "kernel_size": 3},
-              "overlap": {"kernel_size": 3, "stride": 1}, "nan_and_inf": {}}[case]
+              "overlap": {"kernel_size": 3, "stride": 1}, "nan_and_inf": {},
+              "channels_first_padded": {"kernel_size": 3, "padding": 1, "dilation": 2,
+                                        "ceil_mode": True}}[case]
     kwargs = {"kernel_size": 2, "stride": kwargs.get("stride", None), **kwargs}
 
     def run(lib=ember):
         x = lib.tensor(xv, requires_grad=True)
         # a 1x1 convolution with an identity weight: the same values, laid out as a convolution's
         eye = lib.tensor(np.eye(5, dtype=np.float32).reshape(5, 5, 1, 1))
-        h = x if case == "channels_first" else lib.nn.functional.conv2d(x, eye)
+        h = x if case.startswith("channels_first") else lib.nn.functional.conv2d(x, eye)
         out = lib.nn.functional.max_pool2d(h, **kwargs)
         g = lib.tensor(np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(np.float32))
         out.backward(g)

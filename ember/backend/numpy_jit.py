@@ -592,26 +592,30 @@ def describe_band(kind: int, plan: Any, lo: int, hi: int, job: Any) -> None:
 
 
 @jit_inline
+def _taps(start: int, step: int, count: int, size: int) -> tuple[int, int]:
+    # the taps a0:a1 of a window's count taps start, start + step, ... that fall inside 0:size (the
+    # rest are padding)
+    if start >= 0 and start + (count - 1) * step < size:
+        return 0, count  # the window lies inside: no division
+    a0 = 0 if start >= 0 else (step - 1 - start) // step
+    a1 = min(count, (size - 1 - start) // step + 1) if start < size else 0
+    return a0, max(a0, a1)
+
+
+@jit_inline
 def _window_max(x: Any, base: int, sh_: int, sw_: int, h0: int, w0: int, H: int, W: int, kh: int, kw: int,
                 dh: int, dw: int) -> tuple[Any, int]:
     # the window's maximum and its flat index h * W + w in the plane: the first maximum in
     # row-major window order, a NaN taken wherever it is met (as PyTorch's kernel does), and the
     # first real element's index when every element is -inf
-    ha, wa = h0, w0
-    while ha < 0:
-        ha += dh
-    while wa < 0:
-        wa += dw
+    a0, a1 = _taps(h0, dh, kh, H)
+    b0, b1 = _taps(w0, dw, kw, W)
     m = -np.inf
-    best = ha * W + wa
-    for a in range(kh):
+    best = (h0 + a0 * dh) * W + w0 + b0 * dw
+    for a in range(a0, a1):
         h = h0 + a * dh
-        if h < 0 or h >= H:
-            continue
-        for b in range(kw):
+        for b in range(b0, b1):
             w = w0 + b * dw
-            if w < 0 or w >= W:
-                continue
             v = x[base + h * sh_ + w * sw_]
             if v > m or v != v:
                 m = v
@@ -645,15 +649,13 @@ def _max_pool_band(plan: Any, lo: int, hi: int) -> None:
             for j in range(OW):
                 w0 = j * sw - pw
                 ob, jb = n * on + i * oh + j * ow, n * jn + i * jh + j * jw
+                a0, a1 = _taps(h0, dh, kh, H)
+                b0, b1 = _taps(w0, dw, kw, W)
                 first = True
-                for a in range(kh):
+                for a in range(a0, a1):
                     h = h0 + a * dh
-                    if h < 0 or h >= H:
-                        continue
-                    for b in range(kw):
+                    for b in range(b0, b1):
                         w = w0 + b * dw
-                        if w < 0 or w >= W:
-                            continue
                         xb, k = n * xn + h * xh + w * xw, h * W + w
                         if first:  # as a start of -inf and the first real index
                             for c in range(C):
