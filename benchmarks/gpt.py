@@ -124,18 +124,23 @@ def worker(lib_name: str, threads: int | None, tune_malloc: bool) -> None:
         lib.manual_seed(0)
         model = TorchGPT(SimpleNamespace(**CFG))
         n_threads = lib.get_num_threads()
+        blas = "mkl" if lib.backends.mkl.is_available() else "torch's own"
     else:
         import ember as lib
         from ember.models import GPT, GPTConfig
 
         lib.manual_seed(0)
         model = GPT(GPTConfig(**CFG))
-        n_threads = threads or os.cpu_count()  # OpenBLAS's matrix products; NumPy's ufuncs use one
+        from ember.backend.numpy_linalg import gemm_library
+
+        n_threads = lib.get_num_threads()
+        blas = gemm_library() or "numpy's"  # the gemm of the products ember's threads split
     step = make_step(lib, model)
     for _ in range(3):  # warm up: first calls allocate, import lazily, fill caches
         step()
     n_params = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
-    print(json.dumps({"ready": lib_name, "n_params": n_params, "threads": n_threads}), flush=True)
+    ready = {"ready": lib_name, "n_params": n_params, "threads": n_threads, "blas": blas}
+    print(json.dumps(ready), flush=True)
     for line in sys.stdin:
         cmd = line.split()
         if cmd[0] == "steps":
@@ -229,7 +234,8 @@ def main() -> None:
         res[name] = (ms, BATCH * CFG["block_size"] / (ms / 1e3), mfu)
         print(json.dumps({"bench": "gpt_train_step", "lib": name, "median_ms": round(ms, 2),
                           "median_cpu_ms": round(statistics.median(cpu[name]), 2),
-                          "threads": w.info["threads"], "tokens_per_s": round(res[name][1]),
+                          "threads": w.info["threads"], "blas": w.info["blas"],
+                          "tokens_per_s": round(res[name][1]),
                           "fraction_of_matmul_peak": round(mfu, 3),
                           "all_ms": [round(t, 2) for t in times[name]]}))
     ratios = [e / t for e, t in zip(times["ember"], times["torch"])]
@@ -249,6 +255,7 @@ def main() -> None:
           f"(median of paired repeats: {statistics.median(ratios):.2f}x; "
           f"{args.repeats} x {args.steps} steps, "
           f"threads ember {workers['ember'].info['threads']}, torch {workers['torch'].info['threads']}; "
+          f"gemm ember {workers['ember'].info['blas']}, torch {workers['torch'].info['blas']}; "
           f"NumPy matmul peak {peak:.1f} GFLOP/s)")
     print(f"ember generation ({gen_tokens} tokens, batch 1): {gen['cache']:.1f} tokens/s with the KV cache, "
           f"{gen['no_cache']:.1f} without")

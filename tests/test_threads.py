@@ -173,8 +173,10 @@ def test_products_in_compiled_waits_match_the_python_path(case, monkeypatch):
         monkeypatch.setattr(numpy_threads, "compiled_waits", lambda: None)
         slow = numpy_linalg.matmul(a, b, c)
     assert compiled[0] == 2
-    np.testing.assert_array_equal(fast, slow)
-    np.testing.assert_array_equal(again, slow)
+    # the Python jobs call NumPy's matmul: the same gemm, and so the same bits, unless ember chose MKL
+    same = np.testing.assert_array_equal if numpy_linalg.gemm_library() == "openblas" else _close
+    same(fast, slow)
+    same(again, slow)
     np.testing.assert_allclose(fast, a @ b + (0 if c is None else c), rtol=1e-5, atol=1e-4)
 
 
@@ -671,3 +673,72 @@ def test_relu_in_compiled_jobs(layout, monkeypatch):
     ty.backward(torch.from_numpy(np.ascontiguousarray(g)))
     np.testing.assert_array_equal(three[0], ty.detach().numpy())  # -0.0 == 0.0 compares equal
     np.testing.assert_array_equal(three[1], tx.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    ("env", "intel", "mkl", "want"),
+    [("", True, True, "mkl"), ("", False, True, "openblas"), ("", True, False, "openblas"),
+     ("openblas", True, True, "openblas"), ("mkl", False, True, "mkl"), ("MKL ", False, False, "openblas")],
+)
+def test_gemm_library_choice(env, intel, mkl, want, monkeypatch):
+    """MKL where it is installed and the CPU is Intel's, else NumPy's OpenBLAS; EMBER_BLAS overrides."""
+    from ember.backend import numpy_linalg
+
+    monkeypatch.setattr(numpy_linalg, "_GEMM", None)
+    monkeypatch.setenv("EMBER_BLAS", env)
+    monkeypatch.setattr(numpy_linalg, "_intel_cpu", lambda: intel)
+    monkeypatch.setattr(numpy_linalg, "_mkl_gemm", lambda: ("mkl", 1, 2) if mkl else None)
+    monkeypatch.setattr(numpy_linalg, "_numpy_gemm", lambda: ("openblas", 3, 4))
+    assert numpy_linalg.gemm_library() == want
+
+
+def test_gemm_library_rejects_an_unknown_name(monkeypatch):
+    from ember.backend import numpy_linalg
+
+    monkeypatch.setattr(numpy_linalg, "_GEMM", None)
+    monkeypatch.setenv("EMBER_BLAS", "atlas")
+    with pytest.raises(ValueError, match="EMBER_BLAS must be 'mkl' or 'openblas', got 'atlas'"):
+        numpy_linalg.gemm_library()
+
+
+def _mkl_or_skip():
+    from ember.backend import numpy_linalg
+
+    found = numpy_linalg._mkl_gemm()
+    if found is None:
+        pytest.skip("the mkl package is not installed (or not on this platform)")
+    return found
+
+
+@jit_needed
+@pytest.mark.parametrize("case", ["gpt_qkv", "gpt_weight_grad", "gpt_head_input_grad", "one_band", "float64",
+                                  "bias", "row_sums", "thin_output"])
+def test_products_on_mkl(case, monkeypatch):
+    """With MKL as ember's gemm (whatever the CPU), split products, a product that does not cut (one
+    band on the calling thread), Linear's bias and row sums all match NumPy's matmul."""
+    from ember.backend import numpy_linalg
+
+    monkeypatch.setattr(numpy_linalg, "_GEMM", _mkl_or_skip())
+    shapes = {"gpt_qkv": ((768, 128), (128, 384)), "gpt_weight_grad": ((128, 768), (768, 512)),
+              "gpt_head_input_grad": ((768, 65), (65, 128)), "one_band": ((1, 100_000), (100_000, 16)),
+              "thin_output": ((32, 5000), (5000, 9))}
+    sa, sb = shapes.get(case, ((300, 700), (700, 96)))
+    rng = np.random.default_rng(5)
+    dtype = np.float64 if case == "float64" else np.float32
+    a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+    if case == "gpt_weight_grad":
+        a = np.ascontiguousarray(a.T).T  # g^T: a transposed view, as Linear's backward passes it
+    c = rng.standard_normal(sb[1]).astype(dtype) if case == "bias" else 0
+    jobs = []
+    real = numpy_threads.run_compiled
+    monkeypatch.setattr(numpy_threads, "run_compiled", lambda js, k: (jobs.append(len(js)), real(js, k))[1])
+    with num_threads(2):
+        if case == "row_sums":
+            got, sums = numpy_linalg.matmul_row_sums(a, b)
+            np.testing.assert_allclose(sums, a.sum(axis=1), rtol=1e-5, atol=1e-3)
+        else:
+            got = numpy_linalg.matmul(a, b, c if case == "bias" else None)
+    assert jobs == ([1] if case == "one_band" else [2]), jobs
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64)) + c
+    tol = 1e-12 if dtype == np.float64 else 1e-5 * np.sqrt(sa[1])
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())

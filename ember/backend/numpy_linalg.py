@@ -12,6 +12,7 @@ contractions.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -145,28 +146,89 @@ def _product(a: np.ndarray, b: np.ndarray, c: np.ndarray | None, out: np.ndarray
     return out
 
 
-# The addresses of NumPy's own BLAS gemm for float32 and float64, for products that ember's
-# workers run in compiled code without the GIL (numpy_jit.gemm); False where there are none
-# to be had (another BLAS, one with 32-bit integers, no threadpoolctl to find it).
+# The gemm that ember's workers call from compiled code without the GIL (numpy_jit.gemm), for every
+# product large enough to split (see _split_in_compiled_waits): the library's name and the addresses
+# of its float32 and float64 CBLAS gemm, or False where there is none to be had (no threadpoolctl to
+# find NumPy's own, a BLAS with 32-bit integers). Chosen once per process, so a run's products do
+# not change library half way (a resumed run computes with the same one as the run it resumes).
 _GEMM: Any = None
+_MKL_THREADING_SEQUENTIAL = 1
 
 
-def _gemm_addresses() -> tuple[int, int] | None:
+def gemm_library() -> str | None:
+    """The BLAS that ember's threads run large float products on: ``"mkl"``, ``"openblas"`` (NumPy's
+    own), or None where products run through ``np.matmul`` only. ``EMBER_BLAS=openblas`` or ``mkl``
+    overrides the choice (MKL is chosen where the ``mkl`` package is installed and the CPU is Intel's)."""
+    found = _gemm_addresses()
+    return None if found is None else found[0]
+
+
+def _gemm_addresses() -> tuple[str, int, int] | None:
     global _GEMM
     if _GEMM is None:
         _GEMM = _find_gemm() or False
     return _GEMM or None
 
 
-def _find_gemm() -> tuple[int, int] | None:
+def _find_gemm() -> tuple[str, int, int] | None:
+    choice = os.environ.get("EMBER_BLAS", "").strip().lower()
+    if choice not in ("", "mkl", "openblas"):
+        raise ValueError(f"EMBER_BLAS must be 'mkl' or 'openblas', got {choice!r}")
+    # MKL's float32 gemm ran 1.1-1.2x OpenBLAS's at the GPT's sizes on an Intel Xeon (AVX-512), one
+    # thread each; on AMD's CPUs MKL does not take its AVX-512 paths, so OpenBLAS stays there
+    if choice == "mkl" or (not choice and _intel_cpu()):
+        found = _mkl_gemm()
+        if found is not None:
+            return found
+    return _numpy_gemm()
+
+
+def _intel_cpu() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip() == "GenuineIntel"
+    except OSError:
+        pass
+    return False
+
+
+def _mkl_gemm() -> tuple[str, int, int] | None:
+    """MKL's gemm from the ``mkl`` package (its single dynamic library, mkl_rt), held to the calling
+    thread: each of ember's threads runs one band, and MKL's own threads would fight them."""
+    import ctypes
+    from importlib import metadata
+
+    try:
+        files = metadata.files("mkl") or []
+    except metadata.PackageNotFoundError:
+        return None
+    paths = [f for f in files if f.name.startswith("libmkl_rt.so")]
+    if not paths:
+        return None
+    try:
+        lib = ctypes.CDLL(str(paths[0].locate()))
+        set_layer = lib.MKL_Set_Threading_Layer
+        fns = lib.cblas_sgemm_64, lib.cblas_dgemm_64  # 64-bit integers, as the compiled call passes them
+    except (OSError, AttributeError):
+        return None
+    set_layer.argtypes, set_layer.restype = (ctypes.c_int,), ctypes.c_int
+    # the layer can be chosen only before MKL's first call: one already loaded threaded is not used
+    if set_layer(_MKL_THREADING_SEQUENTIAL) != _MKL_THREADING_SEQUENTIAL:
+        return None
+    s, d = (ctypes.cast(f, ctypes.c_void_p).value for f in fns)
+    return ("mkl", s, d) if s and d else None
+
+
+def _numpy_gemm() -> tuple[str, int, int] | None:
+    """The gemm of the OpenBLAS that NumPy itself loaded, where it has 64-bit integers (ILP64)."""
     try:
         import ctypes
 
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return None
-    import os
-
     numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
     for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
         if lib.internal_api != "openblas" or not lib.filepath.startswith(numpy_dir):
@@ -177,7 +239,8 @@ def _find_gemm() -> tuple[int, int] | None:
                 fns = getattr(handle, prefix + "cblas_sgemm64_"), getattr(handle, prefix + "cblas_dgemm64_")
             except AttributeError:
                 continue
-            return tuple(ctypes.cast(f, ctypes.c_void_p).value for f in fns)  # type: ignore[return-value]
+            s, d = (ctypes.cast(f, ctypes.c_void_p).value for f in fns)
+            return ("openblas", s, d) if s and d else None
     return None
 
 
@@ -200,6 +263,8 @@ def _split_in_compiled_waits(
     """A 2-d product (plus a bias vector) cut into bands for ember's workers, each run as a call of
     BLAS from compiled code (no GIL taken or handed over: ~2 us a split against ~25 us through
     Python); None where that path is not available or BLAS cannot take the operands as they are.
+    A product of 2 MFLOP or more that does not cut runs here too, as one band on the calling thread,
+    when ember's gemm is not NumPy's own (MKL): every large product then runs on the same library.
     ``row_sums``, when given, receives the row sums of ``a``."""
     kernels = threads.compiled_waits()
     gemm = _gemm_addresses() if kernels is not None else None
@@ -217,12 +282,12 @@ def _split_in_compiled_waits(
         return None if r is None else r.T
     cols = _column_bands(m, n)
     parts = threads.parts(n if cols else m, 2.0 * m * n * k, threads.MIN_FLOPS)
-    if parts == 1:
-        return None
+    if parts == 1 and (gemm[0] == "openblas" or 2.0 * m * n * k < 2 * threads.MIN_FLOPS):
+        return None  # NumPy's own matmul calls the same gemm, or the product is too small to split
     if out is None:
         out = np.empty((m, n), a.dtype)
     kind = kernels.GEMM32 if a.dtype == np.float32 else kernels.GEMM64
-    fn, describe = gemm[kind - 1], kernels.describe_gemm
+    fn, describe = gemm[kind], kernels.describe_gemm
     jobs: list[np.ndarray] = []
     for lo, hi in _bands(n if cols else m, parts, _COL_ALIGN if cols else _ROW_ALIGN):
         job = np.empty(kernels.JOB_FIELDS, np.int64)
