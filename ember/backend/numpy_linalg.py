@@ -217,8 +217,7 @@ def _mkl_gemm() -> tuple[str, int, int] | None:
     # the layer can be chosen only before MKL's first call: one already loaded threaded is not used
     if set_layer(_MKL_THREADING_SEQUENTIAL) != _MKL_THREADING_SEQUENTIAL:
         return None
-    s, d = (ctypes.cast(f, ctypes.c_void_p).value for f in fns)
-    return ("mkl", s, d) if s and d else None
+    return _named("mkl", fns)
 
 
 def _numpy_gemm() -> tuple[str, int, int] | None:
@@ -239,9 +238,17 @@ def _numpy_gemm() -> tuple[str, int, int] | None:
                 fns = getattr(handle, prefix + "cblas_sgemm64_"), getattr(handle, prefix + "cblas_dgemm64_")
             except AttributeError:
                 continue
-            s, d = (ctypes.cast(f, ctypes.c_void_p).value for f in fns)
-            return ("openblas", s, d) if s and d else None
+            return _named("openblas", fns)
     return None
+
+
+def _named(name: str, fns: tuple[Any, Any]) -> tuple[str, int, int] | None:
+    """``(name, float32 gemm's address, float64 gemm's address)`` of two ctypes functions: the
+    layout of ``_GEMM``, indexed by the compiled kinds (``numpy_jit.GEMM32`` 1, ``GEMM64`` 2)."""
+    import ctypes
+
+    s, d = (ctypes.cast(f, ctypes.c_void_p).value for f in fns)
+    return (name, s, d) if s and d else None
 
 
 def matmul_row_sums(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
