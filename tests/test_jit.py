@@ -446,3 +446,27 @@ def test_max_pool2d_fused(case, monkeypatch):
     for got in (on, off):
         for a, b in zip(got, want):
             close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _wide_vectors_in_a_new_process(env: dict[str, str]) -> str:
+    import os
+    import subprocess
+    import sys
+
+    code = "from ember.backend import numpy_jit; print(numpy_jit.WIDE_VECTORS)"
+    run = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
+                         text=True, check=True)
+    return run.stdout.strip()
+
+
+def test_wide_vectors_where_the_cpu_has_them_unless_numba_is_told_otherwise():
+    """On an Intel CPU with AVX-512 the kernels are compiled for 512-bit vectors (LLVM's tuning
+    would keep them to 256); a user's own NUMBA_CPU_FEATURES is left alone."""
+    import llvmlite.binding as ll
+
+    from ember.backend.numpy_linalg import _intel_cpu
+
+    expected = bool(ll.get_host_cpu_features().get("avx512f")) and _intel_cpu()
+    assert _wide_vectors_in_a_new_process({}) == str(expected)
+    own = {"NUMBA_CPU_FEATURES": ll.get_host_cpu_features().flatten()}
+    assert _wide_vectors_in_a_new_process(own) == "False"
