@@ -40,14 +40,15 @@ def _wide_vectors() -> bool:
     skipped when Numba is already in use, or set up by the user (``NUMBA_CPU_FEATURES``).
     AMD's cores with AVX-512 are left as LLVM tunes them: not measured here.
     """
-    if nb.config.CPU_FEATURES is not None or "_toplevel_target_context" in vars(registry.cpu_target):
+    config: Any = nb.config  # its settings are made at run time, unknown to type checkers
+    if config.CPU_FEATURES is not None or "_toplevel_target_context" in vars(registry.cpu_target):
         return False
     import llvmlite.binding as ll
 
     features = ll.get_host_cpu_features()
     if not features.get("avx512f") or not _intel_cpu():
         return False
-    nb.config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
+    config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
     return True
 
 
