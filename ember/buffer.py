@@ -308,6 +308,12 @@ class Buffer:
     @staticmethod
     def stack(bufs: Sequence[Buffer], axis: int) -> Buffer:
         raise NotImplementedError
+    @staticmethod
+    def joined(bufs: Sequence[Buffer], axis: int) -> Buffer | None:
+        """``concatenate(bufs, axis)`` with no copy where the pieces already lie side by side in
+        memory (views of one array, each beginning where the one before ends): that memory, viewed
+        (it shares memory with the pieces); None otherwise, as the base class always answers."""
+        return None
     def windows(
         self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
         axes: tuple[int, ...],

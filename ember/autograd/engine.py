@@ -13,8 +13,10 @@ it in place. A backward may return a ``Padded`` gradient (the gradient of a slic
 zero outside one region). Slices that lie side by side along one axis, as the pieces
 of a ``split`` do, are kept apart until the tensor's gradient is needed and then
 joined in one concatenation (zeros fill any gap), so a tensor split three ways costs
-one buffer and one copy of each piece: no padding, no sums. Any other slice gradient
-is added into its region of the sum.
+one buffer and one copy of each piece: no padding, no sums. Pieces that already lie
+side by side in one buffer (attention's gradients of q, k and v viewed out of one
+projection) are handed on as that buffer, with no copy at all. Any other slice
+gradient is added into its region of the sum.
 """
 
 from __future__ import annotations
@@ -83,7 +85,9 @@ class _Pieces:
         self.parts.append(g)
         return True
 
-    def dense(self) -> Buffer:
+    def dense(self, view: bool = False) -> Buffer:
+        """The pieces joined into one buffer of their tensor's shape, a new one; with ``view``, the
+        memory the pieces already fill side by side, where they do (it may be shared with them)."""
         ax = self.axis
         parts = sorted((p for p in self.parts if p.grad.shape[ax]), key=lambda p: p.widths[ax][0])
         if len(parts) <= 1:  # one piece (or only empty ones): a padded copy
@@ -91,6 +95,10 @@ class _Pieces:
         first = parts[0].grad
         full = parts[0].shape
         cls = type(first)
+        if view and sum(p.grad.shape[ax] for p in parts) == full[ax]:  # no gap to fill with zeros
+            joined_view = cls.joined([p.grad for p in parts], ax)
+            if joined_view is not None:
+                return joined_view
         joined: list[Buffer] = []
         at = 0
         for p in parts + [None]:
@@ -103,9 +111,9 @@ class _Pieces:
         return cls.concatenate(joined, ax)
 
 
-def _dense(g: Any) -> Any:
-    """A gradient ready to hand on: pieces still apart are joined."""
-    return g.dense() if g.__class__ is _Pieces else g
+def _dense(g: Any, view: bool = False) -> Any:
+    """A gradient ready to hand on: pieces still apart are joined (``_Pieces.dense``)."""
+    return g.dense(view) if g.__class__ is _Pieces else g
 
 
 def _sum_into(prev: Buffer | _Pieces | None, g: Buffer | Padded, owned: set[int]) -> Buffer | _Pieces:
@@ -270,7 +278,9 @@ def run_backward(
         while ready:
             fn = ready.pop()
             inputs: tuple[Tensor, ...] = fn.inputs  # type: ignore[assignment]  # dependencies() checked it
-            g = _dense(grads.pop(fn, None))
+            # the pieces may be joined as a view: a Function's backward reads its gradient, never
+            # writes it (a leaf's .grad, which optimizers and users update in place, is a new buffer)
+            g = _dense(grads.pop(fn, None), view=True)
             if owned:
                 owned.discard(id(g))  # handed to fn: from now on others may hold it
             res: Any = ()

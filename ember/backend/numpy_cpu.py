@@ -648,6 +648,28 @@ class NumpyBuffer(Buffer):
         return NumpyBuffer(out)
 
     @staticmethod
+    def joined(bufs: Sequence[Buffer], axis: int) -> NumpyBuffer | None:
+        arrays = [b.data for b in bufs]
+        first = arrays[0]
+        if first.__class__ is not _ndarray or first.base is None or not 0 <= axis < first.ndim:
+            return None
+        owner, step, at = _owner(first), first.strides[axis], _address(first)
+        if step <= 0:
+            return None
+        for a in arrays:
+            if (a.__class__ is not _ndarray or a.dtype != first.dtype or a.strides != first.strides
+                    or a.shape[:axis] != first.shape[:axis] or a.shape[axis + 1:] != first.shape[axis + 1:]
+                    or _owner(a) is not owner or _address(a) != at):
+                return None
+            at += a.shape[axis] * step  # where the next piece must begin
+        shape = first.shape[:axis] + (sum(a.shape[axis] for a in arrays),) + first.shape[axis + 1:]
+        if not owner.flags.c_contiguous:
+            return None
+        # the pieces side by side are one view of the owner's memory, all within it
+        return NumpyBuffer(np.ndarray(shape, first.dtype, owner, _address(first) - _address(owner),
+                                      first.strides))
+
+    @staticmethod
     def stack(bufs: Sequence[Buffer], axis: int) -> NumpyBuffer:
         return NumpyBuffer(np.stack([b.data for b in bufs], axis=axis))
 
@@ -1219,7 +1241,7 @@ class NumpyBuffer(Buffer):
         if (jit is None or not _attention_operands(qd, kd, vd) or g.__class__ is not _ndarray
                 or g.dtype != np.float32 or g.shape != qd.shape[:-1] + vd.shape[-1:] or not _jit_f32(pd)):
             return None
-        gq, gk, gv = (np.empty_like(x) for x in (qd, kd, vd))  # each laid out like its input
+        gq, gk, gv = _laid_out_like((qd, kd, vd))
         work = pd.size * (2 * qd.shape[-1] + 2 * vd.shape[-1])
         threads.run(_attention_backward_part, [
             (g[b], pd[b], qd[b], kd[b], vd[b], gq[b], gk[b], gv[b], scale, jit)
@@ -1422,6 +1444,53 @@ def _memory_order(d: Any) -> tuple[int, ...] | None:
     rest = [i for i, n in enumerate(d.shape) if n != 1]
     ranked = sorted(rest, key=lambda i: (-strides[i], i))
     return None if ranked == rest else tuple(ones + ranked)
+
+
+def _address(d: np.ndarray) -> int:
+    return d.__array_interface__["data"][0]
+
+
+def _laid_out_like(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """New arrays, each laid out like one of ``arrays``; where those are disjoint views of one
+    owner (q, k and v viewed out of one packed projection), views of one new array at the same
+    places, so that their gradients lie side by side as the inputs did and the split's backward
+    joins them without a copy (``NumpyBuffer.joined``). Fresh arrays otherwise, and always where
+    the views overlap (attention of x with itself)."""
+    first = arrays[0]
+    owner = _owner(first) if first.base is not None else None
+    if (owner is None or not owner.flags.c_contiguous or owner.dtype != first.dtype
+            or any(a.base is None or _owner(a) is not owner or a.shape != first.shape
+                   or a.strides != first.strides for a in arrays)):
+        return [np.empty_like(a) for a in arrays]
+    start = _address(owner)
+    offsets = [_address(a) - start for a in arrays]
+    if not _disjoint(first.shape, first.strides, first.itemsize, offsets):
+        return [np.empty_like(a) for a in arrays]
+    twin = np.empty(owner.size, owner.dtype)
+    return [np.ndarray(first.shape, first.dtype, twin, o, first.strides) for o in offsets]
+
+
+def _disjoint(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int, offsets: list[int]) -> bool:
+    """Whether views of one (shape, strides) at ``offsets`` (bytes) touch no element twice.
+
+    The offsets, sorted, must step evenly (one more axis of the stacked views); then it is enough
+    that every axis, smallest stride first, steps past all the elements the smaller ones span.
+    """
+    offs = sorted(offsets)
+    if any(o % itemsize for o in offs):
+        return False
+    axes = [(st, n) for st, n in zip(strides, shape) if n > 1]
+    if len(offs) > 1:
+        gap = offs[1] - offs[0]
+        if gap <= 0 or any(b - a != gap for a, b in zip(offs, offs[1:])):
+            return False
+        axes.append((gap, len(offs)))
+    span = itemsize
+    for st, n in sorted(axes):
+        if st < span:
+            return False
+        span = st * (n - 1) + span
+    return True
 
 
 def _owner(d: Any) -> Any:

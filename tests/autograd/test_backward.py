@@ -365,6 +365,68 @@ def test_slice_gradients_side_by_side_join_as_torch_adds_them(order, leaf, monke
         assert joins == [3]  # a and c with a gap of zeros, or all three pieces, in one join
 
 
+def _packed_attention(lib, leaf, same):
+    B, T, H, hs = 2, 5, 2, 4
+    C = H * hs
+    data = np.linspace(-1, 1, B * T * 3 * C, dtype=np.float32).reshape(B, T, 3 * C)
+    w = lib.tensor(data, requires_grad=True)
+    h = w if leaf else w * 1.5
+    q, k, v = h.split(C, dim=2)
+    if same:  # one piece three times: the views overlap, so their gradients must not share memory
+        k = v = q
+    q, k, v = (z.view(B, T, H, hs).transpose(1, 2) for z in (q, k, v))
+    q.retain_grad()
+    o = lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    (o.transpose(1, 2).reshape(B, T, C) ** 2).sum().backward()
+    wg, qg = w.grad.numpy().copy(), q.grad.numpy().copy()
+    w.grad.mul_(0)  # a leaf's .grad is its own: writing it changes no other gradient
+    return [wg, qg, q.grad.numpy().copy()]
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+@pytest.mark.parametrize("same", [False, True])
+def test_attention_gradients_of_a_packed_projection_join_without_a_copy(leaf, same, monkeypatch):
+    """q, k and v viewed out of one (B, T, 3C) tensor get gradients laid out as they were, side by
+    side in one buffer: the split's backward hands that buffer on with no concatenation, except
+    into a leaf's .grad (a new buffer, as optimizers write it in place). All as PyTorch computes."""
+    from ember.backend import numpy_cpu
+
+    if numpy_cpu.jit_kernels() is None:
+        pytest.skip("the fused attention backward that lays the gradients out needs the compiled kernels")
+    joins = []
+    concatenate = numpy_cpu.NumpyBuffer.concatenate
+    monkeypatch.setattr(numpy_cpu.NumpyBuffer, "concatenate",
+                        staticmethod(lambda bufs, axis: joins.append(len(bufs)) or concatenate(bufs, axis)))
+    ours, theirs = _packed_attention(ember, leaf, same), _packed_attention(torch, leaf, same)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert joins == ([3] if leaf and not same else [])  # with q = k = v, one piece: nothing to join
+
+
+def test_joined_views_and_disjoint_layouts():
+    """``NumpyBuffer.joined`` answers only for pieces that lie side by side in one array, and the
+    gradient layout of attention shares one buffer only among views that touch no element twice."""
+    from ember.backend.numpy_cpu import NumpyBuffer, _disjoint, _laid_out_like
+
+    a = np.arange(24, dtype=np.float32).reshape(2, 12)
+    pieces = [NumpyBuffer(a[:, i:j]) for i, j in ((0, 4), (4, 8), (8, 12))]
+    got = NumpyBuffer.joined(pieces, 1)
+    assert got is not None and np.shares_memory(got.data, a) and (got.data == a).all()
+    assert NumpyBuffer.joined(pieces[::-1], 1) is None  # out of order
+    assert NumpyBuffer.joined([pieces[0], pieces[2]], 1) is None  # a gap
+    assert NumpyBuffer.joined([NumpyBuffer(a[:, :4]), NumpyBuffer(a.copy()[:, 4:8])], 1) is None  # two arrays
+    assert NumpyBuffer.joined([NumpyBuffer(a[:1]), NumpyBuffer(a[1:])], 0) is not None
+    assert _disjoint((4,), (4,), 4, [0, 16, 32]) and not _disjoint((4,), (4,), 4, [0, 8, 16])
+    assert not _disjoint((4,), (4,), 4, [0, 0]) and not _disjoint((3,), (8,), 4, [0, 4, 12])
+    qkv = np.zeros((3, 5, 24), np.float32)
+    views = [qkv[:, :, i * 8:(i + 1) * 8].reshape(3, 5, 2, 4).transpose(0, 2, 1, 3) for i in range(3)]
+    twins = _laid_out_like(views)
+    assert all(t.strides == v.strides for t, v in zip(twins, views))
+    assert twins[0].base is twins[1].base is twins[2].base
+    alone = _laid_out_like([views[0], views[0], views[1]])  # two the same: each its own memory
+    assert not any(np.shares_memory(x, y) for i, x in enumerate(alone) for y in alone[i + 1:])
+
+
 def _shared_sum_case(lib, a_first):
     x = lib.tensor([[1.0, -2.0, 3.0, 0.5], [2.0, 1.0, -1.0, 4.0]], requires_grad=True)
     w = lib.tensor([[0.5, 1.5, -1.0, 2.0]] * 2, requires_grad=True)
