@@ -464,9 +464,9 @@ def test_wide_vectors_where_the_cpu_has_them_unless_numba_is_told_otherwise():
     would keep them to 256); a user's own NUMBA_CPU_FEATURES is left alone."""
     import llvmlite.binding as ll
 
-    from ember.backend.numpy_linalg import _intel_cpu
+    from ember.backend.numpy_threads import INTEL_CPU
 
-    expected = bool(ll.get_host_cpu_features().get("avx512f")) and _intel_cpu()
+    expected = bool(ll.get_host_cpu_features().get("avx512f")) and INTEL_CPU
     assert _wide_vectors_in_a_new_process({}) == str(expected)
     own = {"NUMBA_CPU_FEATURES": ll.get_host_cpu_features().flatten()}
     assert _wide_vectors_in_a_new_process(own) == "False"

@@ -686,7 +686,7 @@ def test_gemm_library_choice(env, intel, mkl, want, monkeypatch):
 
     monkeypatch.setattr(numpy_linalg, "_GEMM", None)
     monkeypatch.setenv("EMBER_BLAS", env)
-    monkeypatch.setattr(numpy_linalg, "_intel_cpu", lambda: intel)
+    monkeypatch.setattr(numpy_linalg.threads, "INTEL_CPU", intel)
     monkeypatch.setattr(numpy_linalg, "_mkl_gemm", lambda: ("mkl", 1, 2) if mkl else None)
     monkeypatch.setattr(numpy_linalg, "_numpy_gemm", lambda: ("openblas", 3, 4))
     assert numpy_linalg.gemm_library() == want

@@ -25,7 +25,7 @@ from llvmlite import ir
 from numba.core import registry, types
 from numba.extending import intrinsic
 
-from ember.backend.numpy_linalg import _intel_cpu
+from ember.backend.numpy_threads import INTEL_CPU
 
 
 def _wide_vectors() -> bool:
@@ -46,7 +46,7 @@ def _wide_vectors() -> bool:
     import llvmlite.binding as ll
 
     features = ll.get_host_cpu_features()
-    if not features.get("avx512f") or not _intel_cpu():
+    if not features.get("avx512f") or not INTEL_CPU:
         return False
     config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
     return True

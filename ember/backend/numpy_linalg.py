@@ -176,22 +176,11 @@ def _find_gemm() -> tuple[str, int, int] | None:
         raise ValueError(f"EMBER_BLAS must be 'mkl' or 'openblas', got {choice!r}")
     # MKL's float32 gemm ran 1.1-1.2x OpenBLAS's at the GPT's sizes on an Intel Xeon (AVX-512), one
     # thread each; on AMD's CPUs MKL does not take its AVX-512 paths, so OpenBLAS stays there
-    if choice == "mkl" or (not choice and _intel_cpu()):
+    if choice == "mkl" or (not choice and threads.INTEL_CPU):
         found = _mkl_gemm()
         if found is not None:
             return found
     return _numpy_gemm()
-
-
-def _intel_cpu() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip() == "GenuineIntel"
-    except OSError:
-        pass
-    return False
 
 
 def _mkl_gemm() -> tuple[str, int, int] | None:

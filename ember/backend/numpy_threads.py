@@ -24,14 +24,32 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+
+def _intel_cpu() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip() == "GenuineIntel"
+    except OSError:
+        pass
+    return False
+
+
+INTEL_CPU = _intel_cpu()
+
 # splitting pays only when each part's work dwarfs the hand-off to a worker (~10-15 us); these
 # are the least work of one part, so a split starts at twice as much
 MIN_ELEMENTS = 1 << 16  # compiled kernels (many operations per element): 256 KB of float32
 # a plain pass (one add) gains less than it costs below parts of ~512 KB: its result, left half
-# in the other core's cache, slows whatever the calling thread does with it next. Parts of 64 K
-# slowed the GPT step; 128 K (GELU's backward product, 393 K elements, now split) sped it up by
-# 0.4-1.2 ms against 256 K, alternating in one process
-MIN_PASS_ELEMENTS = 1 << 17
+# in the other core's cache, slows whatever the calling thread does with it next. On AMD's cores
+# (a cache shared by the cores of a complex), parts of 64 K slowed the GPT step and 128 K (GELU's
+# backward product, 393 K elements, now split) sped it up by 0.4-1.2 ms against 256 K. On an
+# Intel Xeon (2 MiB of cache per core, the others reached over the mesh), reading the other
+# core's half of an operand costs more than the hand-off: parts of 48 K, so that the residual
+# adds (98 K elements) are split as the products before them were, took the step's forward from
+# 13.7-13.9 to 13.0-13.1 ms, the whole step 35.8-36.4 to 35.1-35.3 (300 steps, alternating runs)
+MIN_PASS_ELEMENTS = 48 << 10 if INTEL_CPU else 1 << 17
 MIN_FLOPS = 1 << 20  # matrix products: 1 MFLOP, ~10 us of one core
 # how long an idle worker spins before it sleeps: ~1-3 ms (a turn is one load and compare)
 SPIN_TURNS = 1 << 22
