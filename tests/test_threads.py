@@ -125,13 +125,24 @@ def test_product_bands_are_even():
 
 
 @jit_needed
-def test_thin_products_split_transposed(monkeypatch):
-    """An (m, n) product with m and n too small for bands of rows or columns is cut as its transpose:
-    the result is the product (a transposed array), and it was split."""
-    a, b = _randn(32, 5000, seed=1), _randn(5000, 9, seed=2)
-    one, three = _both(lambda: (a @ b).numpy(), monkeypatch)
-    assert not three.flags.c_contiguous and three.flags.f_contiguous
-    np.testing.assert_allclose(three, np.matmul(a.numpy(), b.numpy()), rtol=1e-5, atol=1e-3)
+@pytest.mark.parametrize("shape", [(32, 5000, 9), (128, 768, 512), (65, 768, 128), (300, 1000, 7)])
+def test_products_with_a_long_inner_axis_split_along_it(shape, monkeypatch):
+    """A product whose inner axis is longer than both outer ones (a weight gradient, summed over the
+    batch) is cut along that axis, each thread's partial product added after; with row sums too
+    (Linear's bias gradient). Even with too few rows and columns for bands of either."""
+    from ember.backend import numpy_linalg
+
+    m, k, n = shape
+    a = np.ascontiguousarray(_randn(k, m, seed=1).numpy()).T  # g^T, as Linear's backward passes it
+    b = _randn(k, n, seed=2).numpy()
+    inner = []
+    real = numpy_linalg._split_inner
+    monkeypatch.setattr(numpy_linalg, "_split_inner", lambda *x: inner.append(1) or real(*x))
+    one, three = _both(lambda: numpy_linalg.matmul_row_sums(a, b) or (a @ b, a.sum(1)), monkeypatch)
+    assert inner, "not cut along the inner axis"
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    np.testing.assert_allclose(three[0], want, rtol=1e-5, atol=1e-4 * np.abs(want).max())
+    np.testing.assert_allclose(three[1], a.sum(1), rtol=1e-5, atol=1e-3)
     _close(one, three)
 
 
@@ -728,7 +739,8 @@ def test_products_on_mkl(case, monkeypatch):
     a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
     if case == "gpt_weight_grad":
         a = np.ascontiguousarray(a.T).T  # g^T: a transposed view, as Linear's backward passes it
-    c = rng.standard_normal(sb[1]).astype(dtype) if case == "bias" else 0
+    # one band: a bias keeps the product whole (a long inner axis alone is cut along it)
+    c = rng.standard_normal(sb[1]).astype(dtype) if case in ("bias", "one_band") else 0
     jobs = []
     real = numpy_threads.run_compiled
     monkeypatch.setattr(numpy_threads, "run_compiled", lambda js, k: (jobs.append(len(js)), real(js, k))[1])
@@ -737,7 +749,7 @@ def test_products_on_mkl(case, monkeypatch):
             got, sums = numpy_linalg.matmul_row_sums(a, b)
             np.testing.assert_allclose(sums, a.sum(axis=1), rtol=1e-5, atol=1e-3)
         else:
-            got = numpy_linalg.matmul(a, b, c if case == "bias" else None)
+            got = numpy_linalg.matmul(a, b, c if case in ("bias", "one_band") else None)
     assert jobs == ([1] if case == "one_band" else [2]), jobs
     want = np.matmul(a.astype(np.float64), b.astype(np.float64)) + c
     tol = 1e-12 if dtype == np.float64 else 1e-5 * np.sqrt(sa[1])
