@@ -8,8 +8,10 @@ single-core work takes 1.3x its back-to-back time). So ember runs its large
 primitives on its own threads, as PyTorch does with OpenMP: the caller cuts the output
 into disjoint parts along the first axis, part 0 runs on the calling thread and the
 others on resident workers, and NumPy, BLAS and the compiled kernels all release the
-GIL while they compute. Each output element is computed by the same code as without
-threads, so results do not depend on the thread count.
+GIL while they compute. Elementwise passes and row kernels compute each output element
+by the same code as without threads, so their results do not depend on the thread count;
+products agree to rounding (BLAS picks kernels by the band's shape, and a product cut along
+its inner axis adds its threads' partial sums after).
 
 While ember's threads are on, NumPy's BLAS is held to one thread (two layers of
 threads would fight over the same cores); ``set_num_threads(1)`` gives it back its own.
