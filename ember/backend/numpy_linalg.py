@@ -304,7 +304,7 @@ def _split_inner(a: np.ndarray, b: np.ndarray, row_sums: np.ndarray | None, kern
     and the partials are added after. Cut into bands of the output instead, each thread would
     read all of x and a band of g across every row, half of it from the other core's cache: in
     the GPT step (four layers, 2 cores of an Intel Xeon) this took backward from 20.5-20.8 to
-    19.4-19.7 ms. It also cuts products with too few rows and columns for bands of either (a
+    19.1-19.7 ms. It also cuts products with too few rows and columns for bands of either (a
     convolution's (32, 43264) @ (43264, 9) weight gradient: 0.25-0.32 ms on two threads, against
     0.32-0.36 cut as its transpose into bands of columns, as it was before).
     ``row_sums`` (a's row sums, the bias gradient) is summed the same way."""
